@@ -1,0 +1,30 @@
+# The two commands a new user needs (see README.md):
+#   make lab    create .venv if it is missing, then open the course in JupyterLab
+#   make test   create .venv if it is missing, then run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: lab test lint bench release clean-venv
+
+$(BIN)/nncourse: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+lab: $(BIN)/nncourse
+	$(BIN)/nncourse lab
+
+test: $(BIN)/nncourse
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2
+
+lint: $(BIN)/nncourse
+	$(BIN)/ruff check .
+
+bench: $(BIN)/nncourse
+	$(BIN)/python bench/mnist_mlp.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,445 @@
+"""Modules: layers that remember their parameters, their gradients and their forward cache.
+
+The API mirrors `torch.nn`: `Module` with `parameters()`, `zero_grad()`, `train()`/`eval()`;
+`Linear`, `ReLU`, `Dropout`, `Sequential`, `CrossEntropyLoss` and friends. The one visible
+difference is that gradients are computed by calling `backward` explicitly:
+
+    logits = model(x)
+    loss = criterion(logits, y)
+    model.backward(criterion.backward())   # torch: loss.backward()
+
+Like PyTorch, `backward` *adds* to each parameter's `.grad`, so call `zero_grad()` every step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from nnlib import functional as F
+from nnlib import layers, losses
+from nnlib._checks import as_float_array
+from nnlib.random import get_rng
+
+
+class Parameter:
+    """A trainable array `.data` with its gradient `.grad` (None until a backward pass)."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = np.asarray(data)
+        self.grad: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the data."""
+        return self.data.shape
+
+    def accumulate(self, grad: np.ndarray) -> None:
+        """Add `grad` to `.grad` (PyTorch semantics: gradients add up until zero_grad)."""
+        self.grad = grad.copy() if self.grad is None else self.grad + grad
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: a forward pass, a backward pass, and parameters found automatically."""
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Compute the output and keep what backward needs."""
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Given dLoss/doutput, accumulate parameter gradients and return dLoss/dinput."""
+        raise NotImplementedError
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct sub-modules with their attribute names."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """All parameters of this module and its children, named like PyTorch ('0.weight')."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        """List of all parameters (what an optimizer updates)."""
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients (sets every .grad to None, as PyTorch does)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch to training mode (dropout active); returns self."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    def to(self, dtype: type) -> Module:
+        """Convert every parameter to `dtype` (e.g. np.float64 for gradient checks)."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None
+        return self
+
+    def double(self) -> Module:
+        """Convert parameters to float64."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """Convert parameters to float32."""
+        return self.to(np.float32)
+
+    def num_parameters(self) -> int:
+        """Total number of trainable numbers."""
+        return sum(p.data.size for p in self.parameters())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter array, by name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy arrays from `state` (as made by state_dict) into the parameters."""
+        own = dict(self.named_parameters())
+        if set(own) != set(state):
+            raise ValueError(
+                f"state_dict keys do not match: missing {sorted(set(own) - set(state))}, "
+                f"unexpected {sorted(set(state) - set(own))}"
+            )
+        for name, p in own.items():
+            if state[name].shape != p.shape:
+                raise ValueError(
+                    f"state_dict[{name!r}] has shape {state[name].shape}, parameter has {p.shape}"
+                )
+            p.data = np.array(state[name], dtype=p.data.dtype)
+
+    def extra_repr(self) -> str:
+        """Settings shown inside the module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+class Linear(Module):
+    """Fully connected layer out = x @ weight.T + bias, weight of shape (out_features, in_features).
+
+    init: 'he' (normal, std sqrt(2 / in), for ReLU), 'xavier' (normal, std
+    sqrt(2 / (in + out)), for sigmoid/tanh), 'small' (normal, std 0.01) or 'uniform'
+    (PyTorch's default, U(-1/sqrt(in), 1/sqrt(in)) for weight and bias).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str = "he",
+        rng: np.random.Generator | int | None = None,
+        dtype: type = np.float32,
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(
+                f"in_features and out_features must be >= 1, got {in_features}, {out_features}"
+            )
+        self.in_features = in_features
+        self.out_features = out_features
+        gen = get_rng(rng)
+        shape = (out_features, in_features)
+        if init == "he":
+            w = gen.normal(0.0, math.sqrt(2.0 / in_features), shape)
+        elif init == "xavier":
+            w = gen.normal(0.0, math.sqrt(2.0 / (in_features + out_features)), shape)
+        elif init == "small":
+            w = gen.normal(0.0, 0.01, shape)
+        elif init == "uniform":
+            bound = 1.0 / math.sqrt(in_features)
+            w = gen.uniform(-bound, bound, shape)
+        else:
+            raise ValueError(f"init must be 'he', 'xavier', 'small' or 'uniform', got {init!r}")
+        self.weight = Parameter(w.astype(dtype))
+        if not bias:
+            self.bias = None
+        elif init == "uniform":
+            self.bias = Parameter(gen.uniform(-bound, bound, out_features).astype(dtype))
+        else:
+            self.bias = Parameter(np.zeros(out_features, dtype=dtype))
+        self._cache = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x (N, in_features) -> (N, out_features)."""
+        b = None if self.bias is None else self.bias.data
+        out, self._cache = layers.linear_forward(x, self.weight.data, b)
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Accumulate dL/dweight and dL/dbias; return dL/dx."""
+        if self._cache is None:
+            raise RuntimeError("Linear.backward called before forward")
+        dx, dw, db = layers.linear_backward(dout, self._cache)
+        self.weight.accumulate(dw)
+        if self.bias is not None:
+            self.bias.accumulate(db)
+        return dx
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class _Activation(Module):
+    """An elementwise activation from nnlib.functional, with its derivative for backward."""
+
+    name = ""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+        self.kwargs = kwargs
+        self._cache = None
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """Apply the activation elementwise."""
+        out, self._cache = layers.activation_forward(z, self.name, **self.kwargs)
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dL/dz = dL/dout * f'(z)."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return layers.activation_backward(dout, self._cache)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+
+
+class ReLU(_Activation):
+    """max(0, z)."""
+
+    name = "relu"
+
+
+class Sigmoid(_Activation):
+    """1 / (1 + exp(-z))."""
+
+    name = "sigmoid"
+
+
+class Tanh(_Activation):
+    """tanh(z)."""
+
+    name = "tanh"
+
+
+class LeakyReLU(_Activation):
+    """z if z > 0 else negative_slope * z."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__(negative_slope=negative_slope)
+
+
+class GELU(_Activation):
+    """z * Phi(z); approximate='tanh' for the tanh formula."""
+
+    name = "gelu"
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        super().__init__(approximate=approximate)
+
+
+class Softmax(Module):
+    """Softmax along `dim`. For training use CrossEntropyLoss on logits instead."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+        self._out = None
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities along `dim`."""
+        self._out = F.softmax(z, axis=self.dim)
+        return self._out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Jacobian-vector product of softmax."""
+        return F.softmax_backward(dout, self._out, axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Identity(Module):
+    """Returns its input unchanged."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x."""
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout."""
+        return dout
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero entries with probability p and rescale by 1/(1-p)."""
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        self.p = p
+        self._rng = rng
+        self._cache = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Drop entries in training mode; identity in eval mode."""
+        out, self._cache = layers.dropout_forward(x, self.p, self.training, get_rng(self._rng))
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Apply the same mask to the gradient."""
+        return layers.dropout_backward(dout, self._cache)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Reshape (N, d1, d2, ...) to (N, d1 * d2 * ...), e.g. 28x28 images to 784 features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Flatten all but the batch dimension."""
+        x = as_float_array(x, "x")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Restore the input's shape."""
+        return dout.reshape(self._shape)
+
+
+class Sequential(Module):
+    """Modules applied one after another; backward runs them in reverse order."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes Modules, argument {i} is {type(m).__name__}")
+        self.layers = list(modules)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Children named by position, '0', '1', ..."""
+        for i, m in enumerate(self.layers):
+            yield str(i), m
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Feed x through every module in order."""
+        for m in self.layers:
+            x = m(x)
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Feed the gradient back through every module in reverse order."""
+        for m in reversed(self.layers):
+            dout = m.backward(dout)
+        return dout
+
+
+class _Loss(Module):
+    """A loss module: forward(input, target) returns a float, backward() returns dLoss/dinput."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+        self._grad = None
+
+    def _compute(self, input: np.ndarray, target: np.ndarray):
+        raise NotImplementedError
+
+    def forward(self, input: np.ndarray, target: np.ndarray):
+        """The loss value; the gradient is kept for backward."""
+        value, self._grad = self._compute(input, target)
+        return value
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        """dLoss/dinput from the last forward call (times dout)."""
+        if self._grad is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._grad * dout
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error."""
+
+    def _compute(self, input, target):
+        return losses.mse_loss(input, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities."""
+
+    def _compute(self, input, target):
+        return losses.binary_cross_entropy(input, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits (sigmoid built in, numerically stable)."""
+
+    def _compute(self, input, target):
+        return losses.binary_cross_entropy_with_logits(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy on logits (N, C) with integer labels (N,) or probabilities (N, C)."""
+
+    def _compute(self, input, target):
+        return losses.cross_entropy(input, target, self.reduction)
