@@ -18,7 +18,7 @@ lab: $(BIN)/nncourse
 
 test: $(BIN)/nncourse
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(BIN)/nncourse
 	$(BIN)/ruff check .

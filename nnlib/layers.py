@@ -97,7 +97,7 @@ def dropout_forward(x: np.ndarray, p: float, training: bool, rng: np.random.Gene
         raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
     if not training or p == 0.0:
         return x, None
-    keep = (rng.random(x.shape) >= p).astype(x.dtype) / (1.0 - p)
+    keep = (rng.random(x.shape, dtype=np.float32) >= p).astype(x.dtype) / (1.0 - p)
     return x * keep, keep
 
 

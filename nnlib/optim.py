@@ -112,11 +112,14 @@ class Adam(Optimizer):
             state["m"] = np.zeros_like(p.data)
             state["v"] = np.zeros_like(p.data)
         state["t"] += 1
-        t = state["t"]
-        state["m"] = beta1 * state["m"] + (1 - beta1) * g
-        state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
-        m_hat = state["m"] / (1 - beta1**t)
-        v_hat = state["v"] / (1 - beta2**t)
+        t, m, v = state["t"], state["m"], state["v"]
+        # m = beta1 * m + (1 - beta1) * g and v = beta2 * v + (1 - beta2) * g^2, in place.
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        m_hat = m / (1 - beta1**t)  # bias correction: m and v start at 0
+        v_hat = v / (1 - beta2**t)
         p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
