@@ -18,7 +18,8 @@ lab: $(BIN)/nncourse
 
 test: $(BIN)/nncourse
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	# Two workers on two cores: one BLAS/OpenMP thread each, or they fight over the cores.
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(BIN)/nncourse
 	$(BIN)/ruff check .
