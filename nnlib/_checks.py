@@ -46,7 +46,11 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
 def check_labels(labels: object, n_classes: int, n_samples: int, name: str) -> np.ndarray:
     """Return integer class labels as int64, checking their count and range."""
     arr = np.asarray(labels)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+    if (
+        arr.dtype == object
+        or not np.issubdtype(arr.dtype, np.number)
+        or np.issubdtype(arr.dtype, np.complexfloating)
+    ):
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):

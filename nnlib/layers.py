@@ -21,6 +21,9 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None):
     """Affine map out = x @ weight.T + bias for a batch x of shape (N, in_features)."""
     x = as_float_array(x, "x")
     check_ndim(x, 2, "x", "(batch, in_features)")
+    weight = as_float_array(weight, "weight")
+    if bias is not None:
+        bias = as_float_array(bias, "bias")
     if weight.ndim != 2 or weight.shape[1] != x.shape[1]:
         raise ValueError(
             f"x has shape {x.shape} (in_features={x.shape[1]}) but weight has shape "

@@ -61,6 +61,11 @@ def binary_cross_entropy(input: np.ndarray, target: np.ndarray, reduction: str =
             f"input must be probabilities in [0, 1] (shape {p.shape}), got values from "
             f"{p.min():.4g} to {p.max():.4g}; for raw scores use binary_cross_entropy_with_logits"
         )
+    if np.any((y < 0) | (y > 1)):
+        raise ValueError(
+            f"target must lie in [0, 1] (shape {y.shape}), got values from "
+            f"{y.min():.4g} to {y.max():.4g}"
+        )
     with np.errstate(divide="ignore"):  # log(0) = -inf is clamped on the next line
         log_p = np.maximum(np.log(p), _LOG_CLAMP)
         log_1mp = np.maximum(np.log1p(-p), _LOG_CLAMP)

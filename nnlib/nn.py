@@ -168,6 +168,10 @@ class Linear(Module):
         dtype: type = np.float32,
     ) -> None:
         super().__init__()
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, int | np.integer):
+                raise TypeError(f"{name} must be an integer, got {size!r}")
+        in_features, out_features = int(in_features), int(out_features)
         if in_features < 1 or out_features < 1:
             raise ValueError(
                 f"in_features and out_features must be >= 1, got {in_features}, {out_features}"
@@ -323,7 +327,8 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
         self.p = p
-        self._rng = rng
+        # An integer seed becomes one generator here, so that each call draws a new mask.
+        self._rng = rng if rng is None else get_rng(rng)
         self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ class Optimizer:
                     f"params[{i}] is a {type(p).__name__}, expected an nnlib Parameter "
                     "(pass model.parameters())"
                 )
-        if lr <= 0:
+        if not lr > 0:  # also rejects NaN, for which every comparison is False
             raise ValueError(f"learning rate lr must be positive, got {lr}")
         self.lr = lr
         self.state: list[dict] = [{} for _ in self.params]
@@ -162,8 +162,11 @@ class CosineAnnealingLR:
         return self.optimizer.lr
 
     def step(self) -> None:
-        """Advance one epoch: lr = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2."""
+        """Advance one epoch: lr = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2.
+
+        As in PyTorch, the cosine goes on after T_max: the learning rate rises again and
+        returns to its initial value at t = 2 * T_max (a warm restart without the jump).
+        """
         self.last_epoch += 1
-        t = min(self.last_epoch, self.T_max)
-        cosine = (1 + math.cos(math.pi * t / self.T_max)) / 2
+        cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
