@@ -1,0 +1,34 @@
+"""nbgrader configuration of the course (read by `nbgrader ...` and by nnlib.course.nbgrader_api).
+
+Layout, relative to this file's folder (the course root):
+
+    solutions/<assignment>/<notebook>.ipynb   source: solutions and hidden tests (instructors)
+    exercises/<assignment>/<notebook>.ipynb   release generated from solutions/ (committed;
+                                              what students open)
+    submitted/, autograded/, feedback/        written by nbgrader while grading (not committed)
+    gradebook.db                              the default SQLite gradebook (not committed)
+
+Set NNCOURSE_DB_URL to use another gradebook, e.g. ``postgresql://user@host/nncourse``.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = _ROOT
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.db_url = os.environ.get("NNCOURSE_DB_URL") or "sqlite:///" + os.path.join(
+    _ROOT, "gradebook.db"
+)
+
+# Seconds each cell may run while autograding; a cell that takes longer is stopped and scores
+# zero. The exercises' cells take well under a second; the tests stop endless loops in student
+# code sooner (nnlib.course.checks.DEFAULT_TIME_LIMIT).
+c.Execute.timeout = 60
+# Stop each grading kernel at once when its notebook is done instead of waiting for a clean
+# exit: the outputs are already collected, and a kernel that imported torch takes about a
+# second to exit cleanly, which adds up over a class.
+c.Execute.shutdown_kernel = "immediate"

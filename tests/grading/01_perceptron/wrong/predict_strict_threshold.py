@@ -1,0 +1,11 @@
+"""predict uses > 0 instead of >= 0, so points exactly on the boundary get 0.
+
+Loses: test_predict hidden_predict
+"""
+# Student code, run as notebook cells (names come from earlier cells): not linted.
+# ruff: noqa
+
+# %% answer_predict
+def predict(w, b, X):
+    z = X @ w + b
+    return (z > 0).astype(np.float64)

@@ -1,0 +1,10 @@
+"""Forgets the square: 1 - tanh(z).
+
+Loses: test_tanh_derivative hidden_tanh_derivative
+"""
+# Student code, run as notebook cells (names come from earlier cells): not linted.
+# ruff: noqa
+
+# %% answer_tanh_derivative
+def tanh_derivative(z):
+    return 1.0 - tanh(z)
