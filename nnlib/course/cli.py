@@ -1,6 +1,12 @@
 """`nncourse`: the course's command line (students and instructors).
 
-    nncourse lab            open the course in JupyterLab
+    nncourse lab                   open the course in JupyterLab
+    nncourse check NOTEBOOK        run a notebook's visible tests (students)
+    nncourse release [ASSIGNMENT]  regenerate exercises/ from solutions/, checking for leaks
+    nncourse collect SOURCE        import submissions (folders or per-student zip files)
+    nncourse grade [ASSIGNMENT]    autograde every submission, isolated and in parallel
+    nncourse feedback              write per-student HTML feedback
+    nncourse report                grades as CSV and a PNG summary
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ import argparse
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -23,6 +30,24 @@ def course_root() -> Path:
     )
 
 
+def instructor_root(args: argparse.Namespace) -> Path:
+    """The course folder of instructor commands: --course, else one with nbgrader_config.py."""
+    if args.course:
+        return Path(args.course).resolve()
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (candidate / "nbgrader_config.py").is_file():
+            return candidate
+    raise SystemExit("nncourse: no nbgrader_config.py here; pass --course FOLDER")
+
+
+def _course(args: argparse.Namespace):  # noqa: ANN202 - a Course, imported lazily
+    from nnlib.course.nbgrader_api import Course
+
+    warnings.filterwarnings("ignore", module="sqlalchemy")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    return Course(instructor_root(args), db_url=args.db_url)
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start JupyterLab in the course folder, opened on the first lesson."""
     root = course_root()
@@ -34,6 +59,127 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=root, env=os.environ.copy())
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run a notebook's visible tests; exit 1 when one fails, 2 when it cannot run."""
+    from nnlib.course.checker import check_notebook, summary
+
+    path = Path(args.notebook)
+    try:
+        results, notes = check_notebook(path, timeout=args.timeout)
+    except Exception as exc:  # noqa: BLE001 - unreadable notebook, kernel failure, ...
+        print(f"nncourse check: cannot run {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"warning: {note}")
+    print(f"{path.name}:")
+    print(summary(results))
+    return 1 if any(not r.passed for r in results) else 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Regenerate the release; exit 1 when it leaks solutions or hidden tests."""
+    from nnlib.course.release import release
+
+    course = _course(args)
+    leaks = release(course, args.assignments or None)
+    for notebook, problems in leaks.items():
+        for problem in problems:
+            print(f"LEAK {notebook}: {problem}")
+    if leaks:
+        print("nncourse release: the release is NOT safe to publish", file=sys.stderr)
+        return 1
+    print(f"nncourse release: {course.release_dir} regenerated; no solution or hidden test in it")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Import submissions; exit 1 when nothing at all could be placed."""
+    from nnlib.course.collect import collect
+
+    course = _course(args)
+    report = collect(course, Path(args.source))
+    for line in report.placed:
+        print(f"placed  {line}")
+    for line in report.problems:
+        print(f"NOT PLACED  {line}")
+    print(f"nncourse collect: {len(report.placed)} notebooks placed, "
+          f"{len(report.problems)} problems")
+    return 0 if report.placed or not report.problems else 1
+
+
+def _table(run) -> str:  # noqa: ANN001 - a grader.GradeRun
+    assignments = sorted({r.assignment for r in run.results})
+    students = sorted({r.student for r in run.results})
+    cells = {(r.student, r.assignment): r for r in run.results}
+    width = max([len("student"), *map(len, students)])
+    head = "student".ljust(width) + "".join(f"  {a:>14}" for a in assignments)
+    lines = [head, "-" * len(head)]
+    for student in students:
+        row = student.ljust(width)
+        for a in assignments:
+            r = cells.get((student, a))
+            text = "-" if r is None else ("ERROR" if r.error else f"{r.score:g}/{r.max_score:g}")
+            row += f"  {text:>14}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Autograde every submission; exit 1 only when the tool itself failed."""
+    from nnlib.course import grader
+
+    course = _course(args)
+    limits = grader.Limits(
+        cell_timeout=args.cell_timeout or float(course.config.Execute.timeout or 60),
+        notebook_timeout=args.notebook_timeout,
+    )
+    try:
+        run = grader.grade(course, args.assignments or None, jobs=args.jobs, limits=limits,
+                           progress=not args.no_progress,
+                           students=args.student or None)
+    except Exception as exc:  # noqa: BLE001 - report the tool's own failure and exit 1
+        print(f"nncourse grade: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if not run.isolated:
+        print("nncourse grade: WARNING: grading kernels were NOT isolated (no root and no user "
+              "namespaces): student code could read and change the course's files",
+              file=sys.stderr)
+    if not run.results:
+        print("nncourse grade: no submissions found under "
+              f"{course.submitted_dir}")
+        return 0
+    print(_table(run))
+    attention = [(r, note) for r in run.results for note in r.notes]
+    if attention:
+        print("\nSubmissions needing attention:")
+        for r, note in attention:
+            print(f"  {r.student}/{r.assignment}: {note}")
+    print(f"\nnncourse grade: {len(run.results)} submissions in {run.seconds:.1f} s")
+    return 1 if run.tool_failed else 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Write feedback/<student>/index.html for every graded student."""
+    from nnlib.course.feedback import write_feedback
+
+    written = write_feedback(_course(args), args.student or None)
+    for path in written:
+        print(path)
+    print(f"nncourse feedback: {len(written)} feedback pages written")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the grades CSV and the summary PNG."""
+    from nnlib.course.report import write_csv, write_png
+
+    course = _course(args)
+    out = Path(args.output) if args.output else course.root / "reports"
+    print(write_csv(course, out / "grades.csv"))
+    print(write_png(course, out / "grades.png"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="nncourse", description=__doc__.splitlines()[0])
@@ -42,6 +188,41 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
     lab.set_defaults(func=cmd_lab)
+
+    check = sub.add_parser("check", help="run a notebook's visible tests")
+    check.add_argument("notebook")
+    check.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
+    check.set_defaults(func=cmd_check)
+
+    def instructor(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--course", help="the course folder (default: the one found here)")
+        p.add_argument("--db-url", help="gradebook URL (default: nbgrader_config.py, "
+                                        "NNCOURSE_DB_URL)")
+        return p
+
+    rel = instructor("release", "regenerate exercises/ and check it for leaks")
+    rel.add_argument("assignments", nargs="*")
+    rel.set_defaults(func=cmd_release)
+    col = instructor("collect", "import submissions from a folder of folders or zip files")
+    col.add_argument("source")
+    col.set_defaults(func=cmd_collect)
+    grade = instructor("grade", "autograde every submission")
+    grade.add_argument("assignments", nargs="*")
+    grade.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    grade.add_argument("--cell-timeout", type=float, default=None,
+                       help="seconds per cell (default: Execute.timeout of the config)")
+    grade.add_argument("--notebook-timeout", type=float, default=300.0,
+                       help="seconds per notebook")
+    grade.add_argument("--student", action="append", help="grade only this student")
+    grade.add_argument("--no-progress", action="store_true")
+    grade.set_defaults(func=cmd_grade)
+    fb = instructor("feedback", "write per-student HTML feedback")
+    fb.add_argument("--student", action="append")
+    fb.set_defaults(func=cmd_feedback)
+    rep = instructor("report", "grades as CSV plus a PNG summary")
+    rep.add_argument("--output", help="folder (default: <course>/reports)")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Course",
     "NbgraderError",
     "Scores",
+    "driver_url",
     "generate",
     "load_config",
 ]
@@ -152,6 +153,7 @@ class Course:
 
         _ensure_scripts_on_path()
         self.config = load_config(course_dir, release_dir=release_dir, db_url=db_url)
+        self.config.CourseDirectory.db_url = driver_url(self.config.CourseDirectory.db_url)
         self.config.NbGraderAPI.log_level = log_level
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
@@ -198,9 +200,28 @@ class Course:
         unknown = sorted(set(names) - set(self.source_assignments()))
         if unknown:
             raise NbgraderError(f"no such assignment in {self.source_dir}: {', '.join(unknown)}")
+        self._ensure_course_row()
         for name in names:
             _check(self.api.generate_assignment(name, force=True, create=True), "generate", name)
         return names
+
+    def _ensure_course_row(self) -> None:
+        """Create the gradebook's row for this course id where nbgrader would not.
+
+        nbgrader records assignments under the configured course id ("" by default) but only
+        creates a course row for a non-empty id; SQLite does not enforce the foreign key, while
+        PostgreSQL refuses the assignment.
+        """
+        if self.db_url.startswith("sqlite"):
+            return
+        from nbgrader.api import Course as CourseRow
+        from nbgrader.api import Gradebook
+
+        course_id = self.coursedir.course_id
+        with Gradebook(self.db_url) as gb:
+            if gb.db.query(CourseRow).filter(CourseRow.id == course_id).one_or_none() is None:
+                gb.db.add(CourseRow(id=course_id))
+                gb.db.commit()
 
     def submit(
         self, assignment: str, student: str, notebooks: Mapping[str, Any]
@@ -266,6 +287,24 @@ class Course:
                 if grade_id:
                     order.append(grade_id)
         return order
+
+
+def driver_url(db_url: str) -> str:
+    """``db_url`` with an explicit driver where SQLAlchemy's default one is not installed.
+
+    Recent SQLAlchemy versions read ``postgresql://`` as psycopg 3; the course's dev extra
+    installs psycopg2, so such a URL is rewritten to ``postgresql+psycopg2://`` when only
+    psycopg2 is importable.
+    """
+    import importlib.util
+
+    for scheme in ("postgresql://", "postgres://"):
+        if db_url.startswith(scheme):
+            if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec(
+                "psycopg2"
+            ):
+                return "postgresql+psycopg2://" + db_url[len(scheme):]
+    return db_url
 
 
 def _check(result: Mapping[str, Any], step: str, what: str) -> None:

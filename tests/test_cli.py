@@ -1,0 +1,152 @@
+"""The `nncourse` command line: check, release, collect, and grading without isolation."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import classroom as cr
+import pytest
+
+from nnlib.course import cli, release
+from nnlib.course.collect import collect
+
+A = "01_perceptron"
+NB = "perceptron"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory):
+    return cr.make_course(tmp_path_factory.mktemp("cli") / "course", [A])
+
+
+def _nncourse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nnlib.course.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+# --------------------------------------------------------------------------------- check
+
+
+@pytest.mark.slow
+def test_check_fails_on_the_release_and_passes_a_correct_notebook(course, tmp_path: Path) -> None:
+    released = course.release_dir / A / f"{NB}.ipynb"
+    run = _nncourse("check", str(released))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAIL  test_predict" in run.stdout and "not written yet" in run.stdout
+    assert "hidden_predict" in run.stdout and "graded after you submit" in run.stdout
+    assert "0 of 4 visible tests passed" in run.stdout
+
+    good = tmp_path / f"{NB}.ipynb"
+    good.write_text(json.dumps(cr.submission(course, A)))
+    run = _nncourse("check", str(good))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 of 4 visible tests passed" in run.stdout and "FAIL" not in run.stdout
+
+
+def test_check_exits_2_on_an_unreadable_notebook(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    assert cli.main(["check", str(broken)]) == 2
+
+
+# ------------------------------------------------------------------------------- release
+
+
+def test_release_regenerates_and_finds_no_leak(course) -> None:
+    assert cli.main(["release", "--course", str(course.root), A]) == 0
+    assert (course.release_dir / A / f"{NB}.ipynb").is_file()
+
+
+def test_release_fails_when_a_solution_hides_in_cell_metadata(tmp_path: Path) -> None:
+    other = cr.make_course(tmp_path / "course", [A])
+    path = other.source_dir / A / f"{NB}.ipynb"
+    nb = json.loads(path.read_text())
+    secret = sorted(release.secret_lines(nb), key=len)[-1]
+    cr.cell(nb, "answer_predict")["metadata"]["scratchpad"] = {"draft": secret}
+    path.write_text(json.dumps(nb))
+    out = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["release", "--course", str(other.root), A]) == 1
+    assert "LEAK" in out.getvalue() and secret in out.getvalue()
+
+
+def test_find_leaks_looks_at_outputs_and_attachments() -> None:
+    source = cr.source(A)
+    secret = sorted(release.secret_lines(source), key=len)[-1]
+    clean = json.loads((cr.REPO / "exercises" / A / f"{NB}.ipynb").read_text())
+    assert release.find_leaks(source, clean) == []
+    leaky = cr.deepcopy(clean)
+    cr.cell(leaky, "test_predict")["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": ["ok\n", "  " + secret + "\n"]}]
+    problems = release.find_leaks(source, leaky)
+    assert any("has outputs" in p for p in problems)
+    assert any(secret in p for p in problems)
+    leaky = cr.deepcopy(clean)
+    leaky["cells"][0]["attachments"] = {"a.txt": {"text/plain": "x " + secret + " y"}}
+    assert any(secret in p for p in release.find_leaks(source, leaky))
+
+
+# ------------------------------------------------------------------------------- collect
+
+
+def test_collect_places_folders_and_zips_and_reports_the_rest(course, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    nb = json.dumps(cr.submission(course, A))
+    (inbox / "alice" / "work").mkdir(parents=True)
+    (inbox / "alice" / "work" / f"{NB}.ipynb").write_text(nb)
+    (inbox / "alice" / "readme.txt").write_text("hi")
+    with zipfile.ZipFile(inbox / "Bob Smith.zip", "w") as z:
+        z.writestr(f"export/{NB} (1).ipynb", nb)
+        z.writestr("__MACOSX/._x", "junk")
+        z.writestr("other.ipynb", nb)
+    with zipfile.ZipFile(inbox / "carol.zip", "w") as z:
+        z.writestr(f"../../../{NB}.ipynb", nb)  # a path outside: placed by name only
+        z.writestr(f"carol_{NB}-2.ipynb", nb)  # a second copy: reported
+    (inbox / "dave.zip").write_bytes(b"not a zip")
+    (inbox / "stray.ipynb").write_text(nb)
+
+    report = collect(course, inbox)
+    for student in ("alice", "Bob_Smith", "carol"):
+        placed = course.submitted_dir / student / A / f"{NB}.ipynb"
+        assert json.loads(placed.read_text()) == json.loads(nb), student
+    assert len(report.placed) == 3
+    text = "\n".join(report.problems)
+    assert "readme.txt: not a notebook" in text
+    assert "other.ipynb" in text and "no assignment has a notebook" in text
+    assert "a second perceptron.ipynb for carol" in text
+    assert "dave.zip" in text and "not a readable zip" in text
+    assert "stray.ipynb" in text
+    assert not (tmp_path / f"{NB}.ipynb").exists() and not list(tmp_path.parent.glob("*.ipynb"))
+
+
+# ----------------------------------------------------------------------- grade, no sandbox
+
+
+@pytest.mark.slow
+def test_grade_without_isolation_warns_loudly_and_still_grades(
+    course, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NNCOURSE_SANDBOX", "none")
+    cr.submit(course, "ann", A, cr.submission(course, A))
+    strict = cr.entry(A, "predict_strict_threshold")
+    cr.submit(course, "ben", A, cr.submission(course, A, entry_name=strict.name))
+    code = cli.main(["grade", "--course", str(course.root), "--jobs", "2", "--no-progress",
+                     "--student", "ann", "--student", "ben"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "NOT isolated" in out and "NOT isolated" in err
+    assert course.scores(A, "ann").total == 100
+    assert course.scores(A, "ben").total == cr.expected(A, strict.loses)
+    assert course.scores(A, "ben").autograded["hidden_predict"] == 0
+
+
+def test_grade_exits_1_on_an_unknown_assignment(course, capsys) -> None:
+    assert cli.main(["grade", "--course", str(course.root), "99_nothing", "--no-progress"]) == 1
+    assert "no such assignment" in capsys.readouterr().err
