@@ -11,7 +11,10 @@ They build on `nnlib.course.checks` (same messages, same tripwires, same seeded 
 * `train_with_nnlib` trains the exercise's two-layer network with nnlib's modules (full-batch
   gradient descent), to check hyperparameters without depending on the student's own code;
 * `check_optimizer` runs a student optimiser for several steps and compares the parameters,
-  updated in place, with the expected ones after every step.
+  updated in place, with the expected ones after every step;
+* `torch_optimizer_path` gives those expected parameters from ``torch.optim`` in float64, and
+  `rule_path` / `variant_hints` the parameters of classic wrong update rules, to name them;
+* `race_finals` runs the race of assignment 05 with ``torch.optim`` and the student's settings.
 """
 
 from __future__ import annotations
@@ -30,17 +33,25 @@ __all__ = [
     "backward_references",
     "check_gradient",
     "check_optimizer",
+    "race_finals",
     "read_settings",
+    "rule_path",
+    "torch_optimizer_path",
     "train_with_nnlib",
+    "variant_hints",
 ]
 
 #: Library optimisers an exercise that asks for a hand-written one must not use (in addition
-#: to the namespaces `checks.call(forbid=True)` covers).
+#: to the namespaces `checks.call(forbid=True)` covers), the reference update rules of this
+#: module included.
 OPTIMIZER_LIBRARIES = (
     "torch.optim.SGD",
     "torch.optim.Adam",
     "torch.optim.AdamW",
     "torch.optim.RMSprop",
+    "nnlib.course.checks_backprop.rule_path",
+    "nnlib.course.checks_backprop._rule_step",
+    "nnlib.course.checks_backprop.torch_optimizer_path",
 )
 
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
@@ -308,3 +319,192 @@ def check_optimizer(
                 array, expected[t][i], what=f"parameter {i} (shape {array.shape}) after {label}",
                 hints=step_hints, reveal=reveal, rtol=rtol, atol=atol,
             )
+
+
+def torch_optimizer_path(
+    kind: str,
+    params: Sequence[np.ndarray],
+    grads: Sequence[Sequence[np.ndarray]],
+    *,
+    lrs: Sequence[float | None] | None = None,
+    **options: Any,
+) -> list[list[np.ndarray]]:
+    """The parameters after every step of ``torch.optim.<kind>`` fed with ``grads``, in float64.
+
+    ``options`` are the optimiser's arguments (``lr``, ``momentum``, ``betas``, ``eps``, ...);
+    before step ``t`` the learning rate of every parameter group is set to ``lrs[t]`` unless
+    that is None (as a schedule does).
+    """
+    with checks.quiet():
+        import torch
+    tensors = [torch.tensor(np.array(p, dtype=np.float64), requires_grad=True) for p in params]
+    optimizer = getattr(torch.optim, kind)(tensors, **options)
+    path: list[list[np.ndarray]] = []
+    with checks.quiet():
+        for t, grads_t in enumerate(grads):
+            if lrs is not None and lrs[t] is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = float(lrs[t])
+            for tensor, g in zip(tensors, grads_t, strict=True):
+                tensor.grad = torch.tensor(np.array(g, dtype=np.float64))
+            optimizer.step()
+            path.append([tensor.detach().numpy().copy() for tensor in tensors])
+    return path
+
+
+def _rule_step(rule: str, p: np.ndarray, g: np.ndarray, state: dict[str, Any], lr: float,
+               hyper: Mapping[str, Any], t: int) -> np.ndarray:
+    """One step of ``rule`` for one parameter: the new value (``state`` is updated)."""
+    if rule == "sgd":
+        return p - lr * g
+    if rule.startswith("momentum") or rule == "nesterov":
+        mu = hyper.get("momentum", 0.9)
+        v = state.get("v", np.zeros_like(p))
+        if rule == "momentum_lr_inside":
+            v = mu * v + lr * g
+            state["v"] = v
+            return p - v
+        if rule == "momentum_dampened":
+            v = mu * v + (1 - mu) * g
+        elif rule == "momentum_no_state":
+            v = g
+        else:
+            v = mu * v + g
+        state["v"] = v
+        return p - lr * (g + mu * v if rule == "nesterov" else v)
+    beta1, beta2 = hyper.get("betas", (0.9, 0.999))
+    eps = hyper.get("eps", 1e-8)
+    m = beta1 * state.get("m", np.zeros_like(p)) + (1 - beta1) * g
+    square = g if rule == "adam_g_not_squared" else g * g
+    v = beta2 * state.get("v", np.zeros_like(p)) + (1 - beta2) * square
+    state["m"], state["v"] = m, v
+    if rule == "adam_no_bias_correction":
+        m_hat, v_hat = m, v
+    else:
+        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    with np.errstate(all="ignore"):
+        if rule == "adam_eps_inside":
+            return p - lr * m_hat / np.sqrt(v_hat + eps)
+        return p - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def rule_path(
+    rule: str,
+    params: Sequence[np.ndarray],
+    grads: Sequence[Sequence[np.ndarray]],
+    *,
+    lr: float,
+    lrs: Sequence[float | None] | None = None,
+    **hyper: Any,
+) -> list[list[np.ndarray]]:
+    """The parameters after every step of an update rule written with NumPy.
+
+    ``rule`` is a correct rule ("sgd", "momentum", "adam", as torch.optim) or a classic
+    mistake, used to recognise it: "momentum_lr_inside" (v = mu v + lr g, p -= v),
+    "momentum_dampened" (v = mu v + (1 - mu) g), "momentum_no_state" (the velocity is not
+    kept: plain SGD), "nesterov", "adam_no_bias_correction", "adam_eps_inside" (eps under the
+    square root), "adam_g_not_squared" and "adam_t_per_parameter" (the step counter advanced
+    once per parameter instead of once per step).
+    """
+    values = [np.array(p, dtype=np.float64) for p in params]
+    states: list[dict[str, Any]] = [{} for _ in values]
+    path: list[list[np.ndarray]] = []
+    counter = 0
+    for t, grads_t in enumerate(grads):
+        if lrs is not None and lrs[t] is not None:
+            lr = float(lrs[t])
+        for i, g in enumerate(grads_t):
+            if rule == "adam_t_per_parameter":
+                counter += 1
+                step_rule, step_t = "adam", counter
+            else:
+                step_rule, step_t = rule, t + 1
+            values[i] = _rule_step(step_rule, values[i], np.asarray(g, dtype=np.float64),
+                                   states[i], lr, hyper, step_t)
+        path.append([v.copy() for v in values])
+    return path
+
+
+def variant_hints(
+    variants: Mapping[str, list[list[np.ndarray]]], messages: Mapping[str, str],
+    expected: Sequence[Sequence[np.ndarray]],
+) -> list[list[list[Hint]]]:
+    """``hints[t][i]`` for `check_optimizer` from paths of wrong rules (see `rule_path`).
+
+    A wrong rule is only named at a step where its values differ from the expected ones.
+    """
+    table: list[list[list[Hint]]] = []
+    for t, expected_t in enumerate(expected):
+        row = []
+        for i, value in enumerate(expected_t):
+            row.append([
+                (messages[name], path[t][i]) for name, path in variants.items()
+                if np.all(np.isfinite(path[t][i]))
+                and not np.allclose(path[t][i], value, rtol=1e-6, atol=1e-12)
+            ])
+        table.append(row)
+    return table
+
+
+_RACE_KEYS = {"sgd": ("lr",), "momentum": ("lr", "momentum"), "adam": ("lr",)}
+
+
+def _race_number(value: object, label: str, *, below_one: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise GradingFailure(f"{label} must be a number, found {value!r}.")
+    number = float(value)
+    if not np.isfinite(number) or number <= 0 or (below_one and number >= 1):
+        limits = "between 0 and 1" if below_one else "positive"
+        raise GradingFailure(f"{label} must be {limits}, found {value!r}.")
+    return number
+
+
+def race_finals(
+    settings: object, name: str, starts: Sequence[tuple[float, float]], steps: int
+) -> dict[str, tuple[tuple[float, float], float]]:
+    """The race of the optimiser exercise, run with ``torch.optim`` and the student's settings.
+
+    ``settings`` is ``{"sgd": {"lr": ...}, "momentum": {"lr": ..., "momentum": ...},
+    "adam": {"lr": ...}}``. For each optimiser, f(x, y) = x^2 + 3 y^2 is minimised for
+    ``steps`` steps from every start; the result maps each optimiser to the start where the
+    final value of f is largest and that value (inf when the run diverged).
+    """
+    example = '{"sgd": {"lr": 0.1}, "momentum": {"lr": 0.1, "momentum": 0.5}, "adam": {"lr": 0.1}}'
+    if not isinstance(settings, Mapping) or set(settings) != set(_RACE_KEYS):
+        found = sorted(map(str, settings)) if isinstance(settings, Mapping) else None
+        raise GradingFailure(
+            f"{name} must be a dict with exactly the keys 'sgd', 'momentum' and 'adam', such as "
+            f"{example}" + (f"; its keys are {found}" if found is not None else
+                            f"; it is {_describe(settings)}") + ".")
+    options: dict[str, dict[str, float]] = {}
+    for key, needed in _RACE_KEYS.items():
+        entry = settings[key]
+        if not isinstance(entry, Mapping) or set(entry) != set(needed):
+            raise GradingFailure(
+                f"{name}[{key!r}] must be a dict with exactly the keys "
+                f"{', '.join(repr(k) for k in needed)} (like {example}), found {entry!r}.")
+        options[key] = {k: _race_number(entry[k], f"{name}[{key!r}][{k!r}]",
+                                        below_one=(k == "momentum")) for k in needed}
+    with checks.quiet():
+        import torch
+    results: dict[str, tuple[tuple[float, float], float]] = {}
+    for key, opts in options.items():
+        worst: tuple[tuple[float, float], float] | None = None
+        for start in starts:
+            point = torch.tensor(np.array(start, dtype=np.float64), requires_grad=True)
+            kind = torch.optim.Adam if key == "adam" else torch.optim.SGD
+            optimizer = kind([point], **opts)
+            with checks.quiet(), np.errstate(all="ignore"):
+                for _ in range(int(steps)):
+                    x, y = point.detach().numpy()
+                    point.grad = torch.tensor([2.0 * x, 6.0 * y], dtype=torch.float64)
+                    optimizer.step()
+                x, y = point.detach().numpy()
+                value = float(x * x + 3.0 * y * y)
+            if not np.isfinite(value):
+                value = float("inf")
+            if worst is None or value > worst[1]:
+                worst = (tuple(float(v) for v in start), value)
+        assert worst is not None
+        results[key] = worst
+    return results

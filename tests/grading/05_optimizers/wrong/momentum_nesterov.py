@@ -1,0 +1,20 @@
+"""Momentum implements Nesterov's variant, p -= lr * (g + mu v).
+
+Loses: test_momentum hidden_momentum
+"""
+# Student code, run as notebook cells (names come from earlier cells): not linted.
+# ruff: noqa
+
+# %% answer_momentum
+class Momentum:
+    def __init__(self, params, lr, momentum=0.9):
+        self.params = params
+        self.lr = lr
+        self.momentum = momentum
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        for p, v, g in zip(self.params, self.v, grads):
+            v *= self.momentum
+            v += g
+            p -= self.lr * (g + self.momentum * v)

@@ -1,0 +1,20 @@
+"""train_model gives the optimiser the parameters of another, new model, so nothing is trained.
+
+Loses: test_train hidden_train_data hidden_accuracy
+"""
+# Student code, run as notebook cells (names come from earlier cells): not linted.
+# ruff: noqa
+
+# %% answer_train
+def train_model(model, images, labels):
+    dataset = torch.utils.data.TensorDataset(torch.as_tensor(images), torch.as_tensor(labels))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(build_model().parameters(), lr=1e-3)
+    for _ in range(EPOCHS):
+        model.train()
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+    return model
