@@ -205,15 +205,17 @@ def _build_root(root: str, readonly: Iterable[str], scratch: str) -> None:
     """Make ``root`` (an empty folder) the kernel's whole file system and pivot into it."""
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=0755")
+    # The private /tmp first: a course checked out under /tmp (its venv, its nnlib) is then
+    # bound inside it below instead of being hidden by it.
+    for tmp, mode in (("/tmp", "1777"), ("/dev/shm", "1777")):
+        os.makedirs(root + tmp, exist_ok=True)
+        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size=256m,mode={mode}")
     for path in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/etc", *readonly):
         if os.path.lexists(path):
             _bind(path, root)
     os.makedirs(root + "/dev", exist_ok=True)
     for device in ("null", "zero", "full", "random", "urandom"):
         _bind(f"/dev/{device}", root, writable=True)
-    for tmp, mode in (("/tmp", "1777"), ("/dev/shm", "1777")):
-        os.makedirs(root + tmp, exist_ok=True)
-        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size=256m,mode={mode}")
     _bind(scratch, root, writable=True, target=INNER_HOME)
     os.makedirs(root + "/proc", exist_ok=True)
     try:
