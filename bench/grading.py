@@ -1,8 +1,9 @@
 """Benchmark of `nncourse grade` on a synthetic class (not a test).
 
-A class of ``--students`` (default 30) students x assignments 01-04; each submission is, in
-turn, the reference solution, a catalogued correct one, a catalogued wrong one, or a broken one
-(not JSON, ``os._exit``, an import error, ``sys.exit``, tampering with the checks). Measured:
+A class of ``--students`` (default 30) students x assignments 01-04 (``--assignments`` names
+others); each submission is, in turn, the reference solution, a catalogued correct one, a
+catalogued wrong one, or a broken one (not JSON, ``os._exit``, an import error, ``sys.exit``,
+tampering with the checks). Measured:
 
 * `nncourse grade --jobs 2` and `--jobs 1` over the whole class (seconds per notebook);
 * plain serial ``nbgrader autograde`` (nbgrader's Python API, one submission after the other)
@@ -31,7 +32,7 @@ import classroom as cr  # noqa: E402
 from nnlib.course import grader  # noqa: E402
 from nnlib.course.nbgrader_api import Course, NbgraderError  # noqa: E402
 
-ASSIGNMENTS = ["01_perceptron", "02_activations", "03_forward_and_losses", "04_backprop"]
+DEFAULT_ASSIGNMENTS = ["01_perceptron", "02_activations", "03_forward_and_losses", "04_backprop"]
 BROKEN = {
     "not-json": '{"cells": [ oops',
     "os-exit": "import os\nos._exit(1)\n",
@@ -41,10 +42,10 @@ BROKEN = {
 }
 
 
-def build_class(course: Course, students: int) -> dict[str, int]:
+def build_class(course: Course, students: int, assignments: list[str]) -> dict[str, int]:
     """Submit a mixed class; return how many submissions of each kind."""
     kinds: dict[str, int] = {}
-    for a in ASSIGNMENTS:
+    for a in assignments:
         wrong = [e for e in cr.catalogue(a) if e.kind == "wrong"]
         correct = [e for e in cr.catalogue(a) if e.kind == "correct"]
         first_answer = next(iter(cr.reference_answers(a)))
@@ -72,19 +73,21 @@ def build_class(course: Course, students: int) -> dict[str, int]:
     return kinds
 
 
-def timed_grade(course: Course, jobs: int) -> tuple[float, grader.GradeRun]:
+def timed_grade(course: Course, jobs: int,
+                assignments: list[str]) -> tuple[float, grader.GradeRun]:
     """Wall-clock seconds of one `nncourse grade` run over the whole class."""
     start = time.perf_counter()
-    run = grader.grade(course, ASSIGNMENTS, jobs=jobs, progress=False, log=lambda _: None,
+    run = grader.grade(course, assignments, jobs=jobs, progress=False, log=lambda _: None,
                        limits=grader.Limits(cell_timeout=30))
     return time.perf_counter() - start, run
 
 
-def timed_nbgrader(course: Course, students: int) -> tuple[float, int, int]:
+def timed_nbgrader(course: Course, students: int,
+                   assignments: list[str]) -> tuple[float, int, int]:
     """(seconds, notebooks, failures) of serial nbgrader autograde over the first students."""
     count = failures = 0
     start = time.perf_counter()
-    for a in ASSIGNMENTS:
+    for a in assignments:
         for i in range(students):
             count += 1
             try:
@@ -99,22 +102,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--baseline-students", type=int, default=10)
+    parser.add_argument("--assignments", nargs="+", default=DEFAULT_ASSIGNMENTS,
+                        help="the assignments every student submits (default: 01-04)")
     parser.add_argument("--output", default=str(REPO / "bench" / "results" / "grading.md"))
     args = parser.parse_args()
+    assignments = args.assignments
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="nncourse-bench-"))
     try:
-        course = cr.make_course(work / "course", ASSIGNMENTS)
-        kinds = build_class(course, args.students)
-        notebooks = args.students * len(ASSIGNMENTS)
-        print(f"class: {args.students} students x {len(ASSIGNMENTS)} assignments: {kinds}")
-        t2, run2 = timed_grade(course, 2)
+        course = cr.make_course(work / "course", assignments)
+        kinds = build_class(course, args.students, assignments)
+        notebooks = args.students * len(assignments)
+        print(f"class: {args.students} students x {len(assignments)} assignments: {kinds}")
+        t2, run2 = timed_grade(course, 2, assignments)
         print(f"nncourse grade --jobs 2: {t2:.1f} s, {t2 / notebooks:.2f} s per notebook")
-        t1, _ = timed_grade(course, 1)
+        t1, _ = timed_grade(course, 1, assignments)
         print(f"nncourse grade --jobs 1: {t1:.1f} s, {t1 / notebooks:.2f} s per notebook")
         base = Course(work / "course", db_url=f"sqlite:///{work / 'baseline.db'}")
-        base.generate(ASSIGNMENTS)
-        tb, nb_count, failures = timed_nbgrader(base, args.baseline_students)
+        base.generate(assignments)
+        tb, nb_count, failures = timed_nbgrader(base, args.baseline_students, assignments)
         per_base = tb / nb_count
         print(f"nbgrader autograde (serial): {tb:.1f} s for {nb_count} notebooks, "
               f"{per_base:.2f} s per notebook ({failures} failed)")
@@ -127,7 +133,7 @@ def main() -> None:
         f"Machine: {os.cpu_count()} CPU cores, {platform.platform()}, Python "
         f"{platform.python_version()}; sandbox mode: {run2.sandbox}.",
         "",
-        f"Class: {args.students} students x {len(ASSIGNMENTS)} assignments = {notebooks} "
+        f"Class: {args.students} students x {len(assignments)} assignments = {notebooks} "
         f"submission notebooks: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + ".",
         "",
         "| run | notebooks | wall-clock s | s per notebook |",
