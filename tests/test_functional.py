@@ -8,9 +8,6 @@ inputs give finite values without any warning, floating-point error or printed o
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -18,29 +15,13 @@ import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch_compare import assert_close, strict_numerics, to_np
 
 from nnlib import functional as F
 
-RTOL = 1e-7
-ATOL = 1e-12
 FAST = settings(max_examples=30, deadline=None)
 # Tiny tensors: threads only add overhead (and contend with a parallel test run).
 torch.set_num_threads(1)
-
-
-def to_np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
-
-
-def assert_close(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Same shape, float64, and equal to rtol/atol."""
-    if isinstance(expected, torch.Tensor):
-        expected = to_np(expected)
-    actual = np.asarray(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == np.float64, f"dtype {actual.dtype} is not float64"
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
 def float_arrays(lo: float = -20.0, hi: float = 20.0, nonzero: bool = False, max_dims: int = 3):
@@ -210,15 +191,6 @@ def test_activations_accept_integer_input_and_keep_float32():
 
 
 # ---------------------------------------------------------------- numerical stability
-
-
-@contextlib.contextmanager
-def strict_numerics():
-    """Turn every warning and every overflow/divide/invalid into an exception."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(over="raise", divide="raise", invalid="raise"):
-            yield
 
 
 def assert_nothing_printed(capfd) -> None:

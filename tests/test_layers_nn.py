@@ -15,32 +15,16 @@ import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch_compare import assert_close, to_np
 
 import nnlib
 from nnlib import layers, nn
 
-RTOL = 1e-7
-ATOL = 1e-12
 FAST = settings(max_examples=25, deadline=None)
 SEEDS = st.integers(0, 2**32 - 1)
 SIZES = st.integers(1, 6)
 # Tiny tensors: threads only add overhead (and contend with a parallel test run).
 torch.set_num_threads(1)
-
-
-def to_np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().numpy()
-
-
-def assert_close(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Same shape, float64, and equal to rtol/atol."""
-    if isinstance(expected, torch.Tensor):
-        expected = to_np(expected)
-    actual = np.asarray(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == np.float64, f"dtype {actual.dtype} is not float64"
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
 def tt(a: np.ndarray, grad: bool = False) -> torch.Tensor:

@@ -6,9 +6,6 @@ the gradient of their sum, so the torch reference is autograd of loss(reduction=
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -16,26 +13,14 @@ import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch_compare import assert_close, strict_numerics
 
 from nnlib import losses
 
-RTOL = 1e-7
-ATOL = 1e-12
 FAST = settings(max_examples=30, deadline=None)
 # Tiny tensors: threads only add overhead (and contend with a parallel test run).
 torch.set_num_threads(1)
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def assert_close(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Same shape, float64, and equal to rtol/atol."""
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().numpy()
-    actual = np.asarray(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == np.float64, f"dtype {actual.dtype} is not float64"
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
 def check_against_torch(result, torch_loss_fn, input: np.ndarray, reduction: str, *targs):
@@ -185,15 +170,6 @@ def test_losses_do_not_modify_their_inputs():
 
 
 # ---------------------------------------------------------------- numerical stability
-
-
-@contextlib.contextmanager
-def strict_numerics():
-    """Turn every warning and every overflow/divide/invalid into an exception."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(over="raise", divide="raise", invalid="raise"):
-            yield
 
 
 def assert_finite_and_silent(result, capfd) -> None:
