@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from nnlib.course.harness import TORCH_NAMESPACES
+
 __all__ = [
     "DEFAULT_TIME_LIMIT",
     "FORBIDDEN_MODULES",
@@ -85,20 +87,6 @@ DEFAULT_TIME_LIMIT = 10.0
 #: Packages whose functions a hand-written exercise must not call (see `call(forbid=True)`).
 FORBIDDEN_MODULES = ("torch", "nnlib", "scipy.special", "sklearn", "tensorflow", "jax")
 
-# The public namespaces of PyTorch that are replaced by tripwires (the whole of torch has
-# hundreds of internal modules; what a student reaches for lives in these).
-_TORCH_NAMESPACES = (
-    "torch",
-    "torch.nn",
-    "torch.nn.functional",
-    "torch.special",
-    "torch.linalg",
-    "torch.fft",
-    "torch.func",
-    "torch.autograd",
-    "torch.autograd.functional",
-    "torch.nn.init",
-)
 
 
 class GradingFailure(AssertionError):
@@ -270,7 +258,7 @@ def _tripwire_for(label: str, original: object) -> object:
 
 
 def _is_forbidden_module(name: str) -> bool:
-    if name in _TORCH_NAMESPACES or name == "scipy.special":
+    if name in TORCH_NAMESPACES or name == "scipy.special":
         return True
     return (name == "nnlib" or name.startswith("nnlib.")) and not name.startswith("nnlib.course")
 

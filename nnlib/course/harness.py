@@ -45,7 +45,13 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["VERDICT_MIME", "expected_signature", "install", "protected_module_names"]
+__all__ = [
+    "TORCH_NAMESPACES",
+    "VERDICT_MIME",
+    "expected_signature",
+    "install",
+    "protected_module_names",
+]
 
 #: The MIME type of the display message that carries a test's signed verdict.
 VERDICT_MIME = "application/vnd.nncourse.verdict+json"
@@ -78,8 +84,9 @@ _PROTECTED_SINGLE = (
     "types",
     "warnings",
 )
-# The public namespaces of PyTorch (the tests use torch as a reference).
-_TORCH_NAMESPACES = (
+#: The public namespaces of PyTorch: restored and checked here (the tests use torch as a
+#: reference), and replaced by tripwires in a hand-written exercise (`nnlib.course.checks`).
+TORCH_NAMESPACES = (
     "torch",
     "torch.nn",
     "torch.nn.functional",
@@ -112,7 +119,7 @@ def protected_module_names(loaded: Iterable[str]) -> list[str]:
     """The names among ``loaded`` (module names) whose state the harness protects."""
     names = []
     for name in loaded:
-        if name in _PROTECTED_SINGLE or name in _TORCH_NAMESPACES:
+        if name in _PROTECTED_SINGLE or name in TORCH_NAMESPACES:
             names.append(name)
         elif any(name == p or name.startswith(p + ".") for p in _PROTECTED_PACKAGES):
             names.append(name)
