@@ -1,4 +1,4 @@
-"""nbgrader configuration of the course (read by `nbgrader ...` and by nnlib.course.nbgrader_api).
+"""nbgrader configuration of the course (read by `nbgrader ...` and by nncourse.nbgrader_api).
 
 Layout, relative to this file's folder (the course root):
 
@@ -26,7 +26,7 @@ c.CourseDirectory.db_url = os.environ.get("NNCOURSE_DB_URL") or "sqlite:///" + o
 
 # Seconds each cell may run while autograding; a cell that takes longer is stopped and scores
 # zero. The exercises' cells take well under a second; the tests stop endless loops in student
-# code sooner (nnlib.course.checks.DEFAULT_TIME_LIMIT).
+# code sooner (nncourse.checks.DEFAULT_TIME_LIMIT).
 c.Execute.timeout = 60
 # Stop each grading kernel at once when its notebook is done instead of waiting for a clean
 # exit: the outputs are already collected, and a kernel that imported torch takes about a

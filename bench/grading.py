@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import classroom as cr  # noqa: E402
 
-from nnlib.course import grader  # noqa: E402
-from nnlib.course.nbgrader_api import Course, NbgraderError  # noqa: E402
+from nncourse import grader  # noqa: E402
+from nncourse.nbgrader_api import Course, NbgraderError  # noqa: E402
 
 DEFAULT_ASSIGNMENTS = ["01_perceptron", "02_activations", "03_forward_and_losses", "04_backprop"]
 BROKEN = {

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import test_grading as tg  # noqa: E402
 
-from nnlib.course.nbgrader_api import CONFIG_FILE, Course  # noqa: E402
+from nncourse.nbgrader_api import CONFIG_FILE, Course  # noqa: E402
 
 REPO = tg.REPO
 SOLUTIONS = tg.SOLUTIONS

@@ -12,8 +12,8 @@ from pathlib import Path
 import classroom as cr
 import pytest
 
-from nnlib.course import cli, release
-from nnlib.course.collect import collect
+from nncourse import cli, release
+from nncourse.collect import collect
 
 A = "01_perceptron"
 NB = "perceptron"
@@ -25,7 +25,7 @@ def course(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _nncourse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nnlib.course.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "nncourse.cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 

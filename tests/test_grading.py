@@ -7,14 +7,14 @@ The pattern every assignment follows (copy it for the next ones)
 ----------------------------------------------------------------
 ``solutions/NN_name/<notebook>.ipynb`` is the source, stored without outputs. It has
 
-* a locked setup cell (``import numpy as np``, ``from nnlib.course import checks``, ...);
+* a locked setup cell (``import numpy as np``, ``from nncourse import checks``, ...);
 * for each part ``<part>``: markdown instructions with the maths; an autograded answer cell
   ``answer_<part>`` whose solution sits between ``### BEGIN SOLUTION`` / ``### END SOLUTION``;
   a visible test cell ``test_<part>`` (a few points; known inputs, ``reveal=True``, ``hints``
   naming the common mistakes); and a hidden test cell ``hidden_<part>`` (most of the points):
   a comment line students see, then, between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN
   TESTS``, a function decorated with ``@checks.hidden("NN_name/<part>")`` that draws random
-  inputs from its seeded ``rng``, calls the student's code through ``nnlib.course.checks``
+  inputs from its seeded ``rng``, calls the student's code through ``nncourse.checks``
   (``forbid=True`` where the part must be hand-written; ``checks.substitute`` to run with correct
   versions of the other parts, so that each mistake costs the points of its own part only) and
   compares with torch autograd and finite differences in float64;
@@ -23,7 +23,7 @@ The pattern every assignment follows (copy it for the next ones)
 
 ``exercises/NN_name/`` is generated from it, never edited by hand::
 
-    python -c "from nnlib.course import nbgrader_api; nbgrader_api.generate()"
+    python -c "from nncourse import nbgrader_api; nbgrader_api.generate()"
 
 ``tests/grading/NN_name/wrong/*.py`` and ``tests/grading/NN_name/correct/*.py`` are the
 catalogue of submissions: each file is one realistic submission, written as Python::
@@ -69,8 +69,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlib.course import checks, nbgrader_api
-from nnlib.course.nbgrader_api import Course
+from nncourse import checks, nbgrader_api
+from nncourse.nbgrader_api import Course
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -286,7 +286,7 @@ def test_exercises_are_exactly_the_generated_release(tmp_path: Path) -> None:
     fresh = _files(course_dir / "exercises")
     committed = _files(EXERCISES) if EXERCISES.is_dir() else {}
     refresh = (
-        '\nRegenerate it with: python -c "from nnlib.course import nbgrader_api; '
+        '\nRegenerate it with: python -c "from nncourse import nbgrader_api; '
         'nbgrader_api.generate()"'
     )
     assert sorted(committed) == sorted(fresh), "exercises/ holds other files" + refresh

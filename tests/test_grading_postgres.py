@@ -20,8 +20,8 @@ from pathlib import Path
 import classroom as cr
 import pytest
 
-from nnlib.course import cli
-from nnlib.course.nbgrader_api import Course
+from nncourse import cli
+from nncourse.nbgrader_api import Course
 
 A = "01_perceptron"
 

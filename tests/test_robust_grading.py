@@ -16,8 +16,8 @@ from pathlib import Path
 import classroom as cr
 import pytest
 
-from nnlib.course import cli
-from nnlib.course.nbgrader_api import Course
+from nncourse import cli
+from nncourse.nbgrader_api import Course
 
 A = "01_perceptron"
 GATES = {"test_gates", "hidden_gates"}
@@ -26,8 +26,8 @@ ALL = set(cr.points(A))
 
 TAMPER_CHECKS = """
 import numpy, numpy.testing
-from nnlib.course import checks as _c
-import nnlib.course.checks
+from nncourse import checks as _c
+import nncourse.checks
 _c.check_output = lambda *a, **k: None
 _c.assert_close = lambda *a, **k: None
 _c.assert_equal = lambda *a, **k: None

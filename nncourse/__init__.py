@@ -1,8 +1,8 @@
 """Course tooling: the helpers the exercises' tests call (`checks`) and the nbgrader wrapper.
 
-* `nnlib.course.checks`: comparison, diagnosis and isolation helpers used by the visible and
+* `nncourse.checks`: comparison, diagnosis and isolation helpers used by the visible and
   hidden tests of the graded exercises;
-* `nnlib.course.nbgrader_api`: generate the exercises from `solutions/`, autograde submissions
+* `nncourse.nbgrader_api`: generate the exercises from `solutions/`, autograde submissions
   and read the scores back, through nbgrader's Python API.
 
 Neither module is imported here, so `import nnlib` stays light.

@@ -6,8 +6,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from nnlib.course.grader import load_results
-from nnlib.course.nbgrader_api import Course
+from nncourse.grader import load_results
+from nncourse.nbgrader_api import Course
 
 __all__ = ["grades_table", "write_csv", "write_png"]
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nnlib.course.nbgrader_api import Course
+from nncourse.nbgrader_api import Course
 
 __all__ = ["CollectReport", "collect"]
 

@@ -9,13 +9,13 @@ How one submission notebook is graded
    emptying, retyping (code -> markdown) or re-pointing a test cell, stripping the nbgrader
    metadata or duplicating cells changes nothing about which tests run and what they are worth.
    Anything of the kind is noted for a person to look at.
-2. **Run** in a fresh kernel forked from the zygote (`nnlib.course.sandbox`): private
+2. **Run** in a fresh kernel forked from the zygote (`nncourse.sandbox`): private
    namespaces, an unprivileged uid per parallel job, resource limits, no course files, no
-   network. Cells run through `nnlib.course.executor` (per-cell time limit, bounded output);
+   network. Cells run through `nncourse.executor` (per-cell time limit, bounded output);
    the notebook as a whole has a time limit too. When the kernel dies (``os._exit``, a cell
    that ignores interrupts) a new one is started, the cells that ran before are replayed and
    the culprit is skipped.
-3. **Judge.** Test cells are run by the harness (`nnlib.course.harness`) inside the kernel: it
+3. **Judge.** Test cells are run by the harness (`nncourse.harness`) inside the kernel: it
    restores every protected module and the shell before each test and returns an HMAC-signed
    verdict; a test counts only with a valid signature for this cell and this run. Error
    displays, exit codes and printed text are never trusted.
@@ -46,8 +46,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlib.course import executor, harness, sandbox
-from nnlib.course.nbgrader_api import Course
+from nncourse import executor, harness, sandbox
+from nncourse.nbgrader_api import Course
 
 __all__ = [
     "RESULTS_FILE",
@@ -79,7 +79,7 @@ _SUSPICIOUS = (
     ("get_objects", "walks the heap"),
     ("ctypes", "uses ctypes"),
     ("VERDICT_MIME", "refers to the grading harness"),
-    ("nnlib.course.harness", "refers to the grading harness"),
+    ("nncourse.harness", "refers to the grading harness"),
     ("<nncourse", "poses as grading code"),
 )
 

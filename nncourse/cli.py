@@ -41,7 +41,7 @@ def instructor_root(args: argparse.Namespace) -> Path:
 
 
 def _course(args: argparse.Namespace):  # noqa: ANN202 - a Course, imported lazily
-    from nnlib.course.nbgrader_api import Course
+    from nncourse.nbgrader_api import Course
 
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -61,7 +61,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run a notebook's visible tests; exit 1 when one fails, 2 when it cannot run."""
-    from nnlib.course.checker import check_notebook, summary
+    from nncourse.checker import check_notebook, summary
 
     path = Path(args.notebook)
     try:
@@ -78,7 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     """Regenerate the release; exit 1 when it leaks solutions or hidden tests."""
-    from nnlib.course.release import release
+    from nncourse.release import release
 
     course = _course(args)
     leaks = release(course, args.assignments or None)
@@ -94,7 +94,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """Import submissions; exit 1 when nothing at all could be placed."""
-    from nnlib.course.collect import collect
+    from nncourse.collect import collect
 
     course = _course(args)
     report = collect(course, Path(args.source))
@@ -126,7 +126,7 @@ def _table(run) -> str:  # noqa: ANN001 - a grader.GradeRun
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Autograde every submission; exit 1 only when the tool itself failed."""
-    from nnlib.course import grader
+    from nncourse import grader
 
     course = _course(args)
     limits = grader.Limits(
@@ -160,7 +160,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Write feedback/<student>/index.html for every graded student."""
-    from nnlib.course.feedback import write_feedback
+    from nncourse.feedback import write_feedback
 
     written = write_feedback(_course(args), args.student or None)
     for path in written:
@@ -171,7 +171,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the grades CSV and the summary PNG."""
-    from nnlib.course.report import write_csv, write_png
+    from nncourse.report import write_csv, write_png
 
     course = _course(args)
     out = Path(args.output) if args.output else course.root / "reports"

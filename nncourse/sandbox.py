@@ -86,8 +86,8 @@ _PRELOAD = (
     "scipy.special",
     "torch",
     "nnlib",
-    "nnlib.course.checks",
-    "nnlib.course.harness",
+    "nncourse.checks",
+    "nncourse.harness",
     "matplotlib",
     "matplotlib.pyplot",
     "matplotlib_inline.backend_inline",
@@ -309,7 +309,7 @@ def _reseed() -> None:
 def _run_kernel(request: dict[str, Any]) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
-    from nnlib.course import harness
+    from nncourse import harness
 
     key = bytes.fromhex(request.pop("verdict_key"))
     tests, imports = request.pop("tests"), request.pop("setup_imports")
@@ -539,7 +539,7 @@ class Zygote:
             "HOME": str(self.workdir),
             "MPLCONFIGDIR": str(self.workdir / "matplotlib"),
         }
-        command = [sys.executable, "-I", "-m", "nnlib.course.sandbox", "zygote", self.socket_path,
+        command = [sys.executable, "-I", "-m", "nncourse.sandbox", "zygote", self.socket_path,
                    str(self.workdir), wanted or "", *self.share]
         log = open(self.workdir / "zygote.log", "wb")  # noqa: SIM115 - kept for the process
         self.process = subprocess.Popen(
@@ -833,4 +833,4 @@ if __name__ == "__main__":
     if len(sys.argv) >= 5 and sys.argv[1] == "zygote":
         _zygote_cli(sys.argv[2:])
     else:
-        sys.exit("usage: python -m nnlib.course.sandbox zygote SOCKET WORKDIR MODE [SHARE...]")
+        sys.exit("usage: python -m nncourse.sandbox zygote SOCKET WORKDIR MODE [SHARE...]")

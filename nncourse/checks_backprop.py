@@ -1,6 +1,6 @@
 """Extra helpers for the tests of the backpropagation and optimiser exercises (04 and 05).
 
-They build on `nnlib.course.checks` (same messages, same tripwires, same seeded generators):
+They build on `nncourse.checks` (same messages, same tripwires, same seeded generators):
 
 * `backward_references` gives, for a backward pass with upstream gradient ``dout``, the
   expected gradients from torch autograd and from central finite differences, in float64;
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlib.course import checks
-from nnlib.course.checks import GradingFailure, Hint
+from nncourse import checks
+from nncourse.checks import GradingFailure, Hint
 
 __all__ = [
     "OPTIMIZER_LIBRARIES",
@@ -49,9 +49,9 @@ OPTIMIZER_LIBRARIES = (
     "torch.optim.Adam",
     "torch.optim.AdamW",
     "torch.optim.RMSprop",
-    "nnlib.course.checks_backprop.rule_path",
-    "nnlib.course.checks_backprop._rule_step",
-    "nnlib.course.checks_backprop.torch_optimizer_path",
+    "nncourse.checks_backprop.rule_path",
+    "nncourse.checks_backprop._rule_step",
+    "nncourse.checks_backprop.torch_optimizer_path",
 )
 
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")

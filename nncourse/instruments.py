@@ -33,7 +33,7 @@ to them and then read the records:
   test set) and `KnownClassifier` (a model with known predictions and dropout, for ``predict``).
 
 Everything here is public: it holds no hidden test data. The hidden tests draw their inputs
-from a seeded generator (``nnlib.course.checks.rng``) and pass them to these helpers.
+from a seeded generator (``nncourse.checks.rng``) and pass them to these helpers.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlib.course import checks
-from nnlib.course.checks import GradingFailure
+from nncourse import checks
+from nncourse.checks import GradingFailure
 
 __all__ = [
     "FULL_MNIST_ACCURACY",
@@ -355,7 +355,7 @@ def _forbidden_helpers() -> dict[int, str]:
             if getattr(value, "__module__", "") == "nnlib.training":
                 helpers[id(value)] = f"nnlib.training.{name}"
     for name in ("reference_train_one_epoch", "reference_evaluate"):
-        helpers[id(globals()[name])] = f"nnlib.course.instruments.{name}"
+        helpers[id(globals()[name])] = f"nncourse.instruments.{name}"
     return helpers
 
 

@@ -1,11 +1,11 @@
 """The grading harness: runs inside each grading kernel, next to the student's code.
 
-`install` is called by the sandbox (`nnlib.course.sandbox`) after the kernel has started and
+`install` is called by the sandbox (`nncourse.sandbox`) after the kernel has started and
 before it runs a single cell of the notebook. It takes a snapshot of the state that tests rely
 on and defines ``__nncourse__``, the function through which the grader runs every test cell:
 
 1. **Restore.** The modules the tests use (NumPy, nnlib and its checking helpers
-   `nnlib.course.checks`, the public namespaces of PyTorch, scipy.special, ``builtins`` and a
+   `nncourse.checks`, the public namespaces of PyTorch, scipy.special, ``builtins`` and a
    few standard modules) get back every attribute, every function's code and every class
    attribute they had at the snapshot; ``sys.modules`` entries, ``sys`` hooks, warning filters,
    NumPy's error state, signal handlers and the working folder are reset; the imports of the
@@ -25,7 +25,7 @@ on and defines ``__nncourse__``, the function through which the grader runs ever
 What this does not stop is code written against this module: a student function called by a
 test can walk the interpreter's frames or heap (``sys._getframe``, ``gc``, ``ctypes``) to
 reach the harness's objects. The grader flags such code for a person to look at
-(`nnlib.course.grader.suspicious_code`); see the threat model in `nnlib.course.grader`.
+(`nncourse.grader.suspicious_code`); see the threat model in `nncourse.grader`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ _PROTECTED_SINGLE = (
     "warnings",
 )
 #: The public namespaces of PyTorch: restored and checked here (the tests use torch as a
-#: reference), and replaced by tripwires in a hand-written exercise (`nnlib.course.checks`).
+#: reference), and replaced by tripwires in a hand-written exercise (`nncourse.checks`).
 TORCH_NAMESPACES = (
     "torch",
     "torch.nn",
@@ -480,7 +480,7 @@ def install(
     ``tests`` maps each test cell's id to its source, ``setup_imports`` lists the import
     statements of the locked set-up cells (run again before each test). Returns the function.
     """
-    import nnlib.course.checks as checks_module
+    import nncourse.checks as checks_module
 
     snapshot = _Snapshot(shell)
     for _, module in snapshot.modules.items():

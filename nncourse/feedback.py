@@ -12,8 +12,8 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
-from nnlib.course.grader import CellResult, SubmissionResult, load_results
-from nnlib.course.nbgrader_api import Course
+from nncourse.grader import CellResult, SubmissionResult, load_results
+from nncourse.nbgrader_api import Course
 
 __all__ = ["message_for_student", "render", "write_feedback"]
 

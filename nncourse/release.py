@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from nnlib.course.nbgrader_api import Course
+from nncourse.nbgrader_api import Course
 
 __all__ = ["find_leaks", "release", "secret_lines"]
 

@@ -5,7 +5,7 @@ directory ``exercises``, gradebook URL, cell timeout). Everything here reads tha
 override the release directory and the gradebook URL, so that tests can work in a copy of the
 course without touching the real one::
 
-    from nnlib.course import nbgrader_api
+    from nncourse import nbgrader_api
 
     nbgrader_api.generate()                      # solutions/ -> exercises/, every assignment
     course = nbgrader_api.Course("/tmp/course")  # a course folder with nbgrader_config.py

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlib.course.harness import TORCH_NAMESPACES
+from nncourse.harness import TORCH_NAMESPACES
 
 __all__ = [
     "DEFAULT_TIME_LIMIT",
@@ -260,7 +260,7 @@ def _tripwire_for(label: str, original: object) -> object:
 def _is_forbidden_module(name: str) -> bool:
     if name in TORCH_NAMESPACES or name == "scipy.special":
         return True
-    return (name == "nnlib" or name.startswith("nnlib.")) and not name.startswith("nnlib.course")
+    return (name == "nnlib" or name.startswith("nnlib.")) and not name.startswith("nncourse")
 
 
 def _forbidden_import(name: str) -> bool:
@@ -316,7 +316,7 @@ def _tripwires(
     """Replace forbidden functions and classes by tripwires for the duration of the block.
 
     Covers the attributes of PyTorch's public namespaces, of every loaded nnlib module (but
-    not nnlib.course) and of scipy.special; the names in ``namespace`` (the student's globals)
+    not nncourse) and of scipy.special; the names in ``namespace`` (the student's globals)
     bound to any of those objects (``from torch import sigmoid``); imports of the packages in
     `FORBIDDEN_MODULES`; and the extra dotted names in ``also_forbid`` (e.g. "numpy.tanh").
     """
