@@ -1,0 +1,86 @@
+"""Every grading rule in one place: time limits, resources, tolerances, forbidden modules.
+
+Change a number here and every runner (``nncourse grade``, ``nncourse check``, Validate and
+stock ``nbgrader autograde``) follows it. Nothing here is secret: students may read it.
+"""
+
+from __future__ import annotations
+
+# --- Time ------------------------------------------------------------------------------------
+
+#: Seconds one call of student code may take before it is stopped (an endless loop, say).
+CALL_TIME_LIMIT = 10.0
+#: Seconds one notebook cell may run (a student cell, or a whole test cell with its calls).
+CELL_TIME_LIMIT = 60.0
+#: Seconds one submission notebook may take in all.
+NOTEBOOK_TIME_LIMIT = 300.0
+#: Seconds the kernel gets to stop after an interrupt before it is killed.
+INTERRUPT_GRACE = 3.0
+#: Seconds a grading kernel may take to start.
+KERNEL_START_TIMEOUT = 60.0
+#: Kernel restarts allowed per notebook (after a cell that kills its kernel) before giving up.
+MAX_RESTARTS = 2
+
+# --- Resources of a grading kernel (children included) ----------------------------------------
+
+#: Address space of the kernel, bytes.
+MEMORY_LIMIT = 4 << 30
+#: Largest file the kernel may write, bytes.
+FILE_SIZE_LIMIT = 64 << 20
+#: Processes and threads the kernel's user may run.
+PROCESS_LIMIT = 256
+
+# --- What a kernel may send ---------------------------------------------------------------------
+
+#: Largest message accepted from a kernel (a test's arguments or a student's result), bytes.
+MAX_MESSAGE_BYTES = 256 << 20
+#: Deepest nesting of lists, tuples and dicts in a message.
+MAX_WIRE_DEPTH = 64
+#: Printed text kept per cell, characters and lines.
+STREAM_CHARS = 20_000
+STREAM_LINES = 400
+#: Rich outputs (plots, HTML) kept per cell, and their total size in bytes.
+RICH_OUTPUTS = 20
+RICH_BYTES = 1_000_000
+#: Lines kept of a traceback.
+TRACEBACK_LINES = 60
+
+# --- Comparing results --------------------------------------------------------------------------
+
+#: Default tolerances of `nncourse.checks.assert_close`: pass where
+#: ``|found - expected| <= ATOL + RTOL * max(|found|, |expected|)``.
+RTOL = 1e-7
+ATOL = 1e-12
+
+# --- Hand-written exercises -----------------------------------------------------------------------
+
+#: Packages whose functions a hand-written exercise must not call (``checks.call(forbid=True)``).
+FORBIDDEN_MODULES = ("torch", "nnlib", "scipy.special", "sklearn", "tensorflow", "jax")
+#: The public namespaces of PyTorch, replaced by tripwires in a hand-written exercise.
+TORCH_NAMESPACES = (
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "torch.nn.init",
+    "torch.special",
+    "torch.linalg",
+    "torch.fft",
+    "torch.func",
+    "torch.autograd",
+    "torch.autograd.functional",
+)
+
+# --- Where tests run -------------------------------------------------------------------------
+
+#: Assignments whose tests still run in the student's kernel under ``nncourse grade``, as under
+#: stock ``nbgrader autograde``: their tests hand live torch objects and optimiser instances to
+#: helpers that have not yet been split into kernel-side fixtures (`nncourse.fixtures`) and
+#: grader-side judgement. Their grades are right for honest work but NOT protected against a
+#: notebook written to fool the tests; ``nncourse grade`` says so for each of them.
+IN_KERNEL_TESTS = frozenset({"05_optimizers", "06_torch_training_loop", "07_mnist"})
+
+# --- Determinism ---------------------------------------------------------------------------------
+
+#: The seed given to NumPy's global generator, Python's `random` and torch before every test,
+#: in the grader and in the student's kernel alike.
+TEST_SEED = 0
