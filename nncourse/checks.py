@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from nncourse.harness import TORCH_NAMESPACES
+from nncourse import remote, rules, wire
+from nncourse.rules import TORCH_NAMESPACES
 
 __all__ = [
     "DEFAULT_TIME_LIMIT",
@@ -64,6 +65,7 @@ __all__ = [
     "compare_gradient",
     "compare_jacobian",
     "diagnose",
+    "fixture",
     "grading",
     "hidden",
     "lookup",
@@ -81,12 +83,11 @@ __all__ = [
     "torch_values",
 ]
 
-#: Seconds one call of student code may take before it is stopped (an endless loop, say).
-DEFAULT_TIME_LIMIT = 10.0
+#: Seconds one call of student code may take before it is stopped (see `nncourse.rules`).
+DEFAULT_TIME_LIMIT = rules.CALL_TIME_LIMIT
 
 #: Packages whose functions a hand-written exercise must not call (see `call(forbid=True)`).
-FORBIDDEN_MODULES = ("torch", "nnlib", "scipy.special", "sklearn", "tensorflow", "jax")
-
+FORBIDDEN_MODULES = rules.FORBIDDEN_MODULES
 
 
 class GradingFailure(AssertionError):
@@ -386,6 +387,8 @@ def _name(fn: object) -> str:
 
 def _describe(value: object) -> str:
     """A short description of a value that shows its type and shape, not its numbers."""
+    if isinstance(value, remote.RemoteObject):
+        return wire.describe(wire.Handle(value.number, value.type_name))
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} ({value.dtype})"
     if value is None:
@@ -474,6 +477,12 @@ def run(
     what = what or f"{name}({_describe_args(args)})"
     if not callable(fn):
         raise GradingFailure(f"{name} should be a function, but it is {_describe(fn)}.")
+    if isinstance(fn, remote.RemoteFunction):
+        # nncourse grade: the student's function runs in its kernel, this test runs here.
+        value, caught, printed = fn.link.run(
+            fn, args, what=what, forbid=forbid, also_forbid=also_forbid,
+            time_limit=time_limit, copy_args=copy_args)
+        return Outcome(value, Captured(warnings=caught, stdout=printed))
     if copy_args:
         args = copy.deepcopy(args)
     hidden_files = _test_files()
@@ -509,6 +518,14 @@ def run(
         ) from None
     if hits:
         raise GradingFailure(_delegation_message(what, name, hits))
+    if remote.current() is None:
+        # The in-kernel runners see what the grader would see: plain data rebuilt, the same
+        # types (live objects, such as a torch model, are kept as they are).
+        try:
+            value = wire.roundtrip(value)
+        except wire.WireError as exc:
+            raise GradingFailure(
+                f"{what} returned a value that cannot be checked ({exc}).") from None
     return Outcome(value, captured)
 
 
@@ -543,8 +560,37 @@ def call(
     return outcome.value
 
 
+def fixture(fn: Callable[..., Any], *args: object, time_limit: float | None = None,
+            **kwargs: object) -> Any:
+    """Run a public fixture of `nncourse.fixtures` where the student's code lives.
+
+    A fixture builds live objects (a torch model, a loader), runs the student's functions on
+    them and reports plain facts (see `nncourse.wire`) that the test then judges. Under
+    ``nncourse grade`` it runs in the student's kernel and its report comes back as data;
+    elsewhere it runs here and its report goes through the same conversion, so a test sees
+    the same thing in both runners. A `GradingFailure` it raises fails the test.
+    """
+    name = f"{fn.__module__}:{fn.__qualname__}"
+    if not fn.__module__.startswith("nncourse.fixtures"):
+        raise TypeError(f"{name} is not a fixture of nncourse.fixtures")
+    link = remote.current()
+    if link is not None:
+        return link.fixture(name, args, kwargs, time_limit)
+    with _time_limit(time_limit):
+        try:
+            return wire.roundtrip(fn(*args, **kwargs))
+        except _OutOfTime:
+            raise GradingFailure(f"{fn.__name__} did not finish within {time_limit:g} seconds.\n"
+                                 "Likely mistake: a loop that never ends.") from None
+
+
 def lookup(namespace: Mapping[str, Any], name: str, *, kind: str = "function") -> Any:
     """The student's object ``name`` from ``namespace`` (use ``globals()``), or a clear failure."""
+    link = remote.current()
+    if name not in namespace and link is not None:
+        found = link.resolve([name])
+        if name in found:
+            return found[name]
     if name not in namespace:
         raise GradingFailure(
             f"`{name}` is not defined.\n"
@@ -595,8 +641,11 @@ def substitute(namespace: MutableMapping[str, Any], **replacements: object) -> I
             for name, value in replacements.items()
         }
     )
+    link = remote.current()
+    in_kernel = link.substituted(replacements) if link else contextlib.nullcontext()
     try:
-        yield
+        with in_kernel:
+            yield
     finally:
         for name, value in saved.items():
             if value is missing:
@@ -665,13 +714,14 @@ def as_array(found: object, what: str) -> np.ndarray:
         raise GradingFailure(
             f"{what} returned None.\nLikely mistake: a missing `return` statement."
         )
-    if type(found).__module__.startswith("torch"):
+    if type(found).__module__.startswith("torch") or (
+            isinstance(found, remote.RemoteObject) and found.type_name in _TORCH_TYPES):
         raise GradingFailure(
             f"{what} returned {_describe(found)}, expected a NumPy array.\n"
             "Likely mistake: using PyTorch; this exercise is written with NumPy only."
         )
     try:
-        arr = np.asarray(found)
+        arr = None if isinstance(found, remote.RemoteObject) else np.asarray(found)
     except Exception:
         arr = None
     if arr is None or arr.dtype.kind not in "biuf":
@@ -679,6 +729,9 @@ def as_array(found: object, what: str) -> np.ndarray:
             f"{what} returned {_describe(found)}, expected an array of numbers."
         )
     return arr
+
+
+_TORCH_TYPES = ("Tensor", "Parameter")
 
 
 def as_tuple(found: object, names: Sequence[str], *, what: str) -> tuple[Any, ...]:

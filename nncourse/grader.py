@@ -9,44 +9,46 @@ How one submission notebook is graded
    emptying, retyping (code -> markdown) or re-pointing a test cell, stripping the nbgrader
    metadata or duplicating cells changes nothing about which tests run and what they are worth.
    Anything of the kind is noted for a person to look at.
-2. **Run** in a fresh kernel forked from the zygote (`nncourse.sandbox`): private
-   namespaces, an unprivileged uid per parallel job, resource limits, no course files, no
-   network. Cells run through `nncourse.executor` (per-cell time limit, bounded output);
-   the notebook as a whole has a time limit too. When the kernel dies (``os._exit``, a cell
-   that ignores interrupts) a new one is started, the cells that ran before are replayed and
-   the culprit is skipped.
-3. **Judge.** Test cells are run by the harness (`nncourse.harness`) inside the kernel: it
-   restores every protected module and the shell before each test and returns an HMAC-signed
-   verdict; a test counts only with a valid signature for this cell and this run. Error
-   displays, exit codes and printed text are never trusted.
-4. **Merge.** The trusted parent (this process) writes the scores into the gradebook and a
-   ``nncourse.json`` of per-check results next to nbgrader's ``autograded/`` folder (used by
-   ``nncourse feedback`` and ``report``). The kernel never sees the gradebook.
-
-Threat model: student code runs in the same process as the tests, so code written *against*
-the harness (walking frames or the heap with ``sys._getframe``, ``gc``, ``ctypes``, or
-touching ``__nncourse__``) is not stopped; it is flagged (`suspicious_code`) for a person to
-review.
+2. **Run** the student's cells (set-up, answers, added cells) in a fresh kernel forked from the
+   zygote (`nncourse.sandbox`): private namespaces, an unprivileged uid per parallel job,
+   resource limits, no course files, no network. Cells run through `nncourse.executor`
+   (per-cell time limit, bounded output); the notebook as a whole has a time limit too. When
+   the kernel dies (``os._exit``, a cell that ignores interrupts) a new one is started, the
+   cells that ran before are replayed and the culprit is skipped.
+3. **Test** here, in the grader's worker process, never in the kernel (`run_test`): each test
+   cell runs against the namespace of the notebook's set-up cells, with the student's names
+   looked up in the kernel as plain data or as proxies (`nncourse.remote`). Calling a proxy
+   runs the student's function in the kernel, through its agent (`nncourse.agent`), and only
+   plain data comes back (`nncourse.wire`). No test source, expected value or reference is
+   ever in the kernel, so what student code does there changes only its own results. Before
+   every test NumPy, `random` and torch are seeded on both sides (`rules.TEST_SEED`).
+4. **Score** each test cell by nbgrader's own rule (`nbgrader.utils.determine_grade`: an error
+   output scores 0, an ``execute_result`` number is partial credit), the same rule the
+   in-kernel runners (Validate, ``nncourse check``, stock ``nbgrader autograde``) apply.
+5. **Merge.** The parent process alone writes the gradebook, the autograded notebooks and a
+   ``nncourse.json`` of per-test results under ``autograded/`` (used by ``nncourse feedback``
+   and ``report``). Workers and kernels never see the gradebook.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import contextlib
+import io
 import json
 import os
-import queue
-import secrets
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nncourse import executor, harness, sandbox
+from nncourse import executor, remote, rules, sandbox
 from nncourse.nbgrader_api import Course
 
 __all__ = [
@@ -62,37 +64,21 @@ __all__ = [
     "grade",
     "load_results",
     "load_template",
-    "suspicious_code",
 ]
 
 #: Per-submission results written under ``autograded/<student>/<assignment>/``.
 RESULTS_FILE = "nncourse.json"
-_MAX_RESTARTS = 2
-_SUSPICIOUS = (
-    ("__nncourse__", "refers to the grading harness"),
-    ("_getframe", "walks the interpreter's frames"),
-    ("f_back", "walks the interpreter's frames"),
-    ("f_globals", "reads another frame's globals"),
-    ("currentframe", "walks the interpreter's frames"),
-    ("__closure__", "reads a function's closure"),
-    ("get_referrers", "walks the heap"),
-    ("get_objects", "walks the heap"),
-    ("ctypes", "uses ctypes"),
-    ("VERDICT_MIME", "refers to the grading harness"),
-    ("nncourse.harness", "refers to the grading harness"),
-    ("<nncourse", "poses as grading code"),
-)
-
 
 @dataclass(frozen=True)
 class Limits:
-    """Time and resource limits of grading kernels."""
+    """Time and resource limits of grading kernels (defaults: `nncourse.rules`)."""
 
-    cell_timeout: float = 60.0
-    notebook_timeout: float = 300.0
-    memory: int = 4 << 30
-    file_size: int = 64 << 20
-    processes: int = 256
+    cell_timeout: float = rules.CELL_TIME_LIMIT
+    notebook_timeout: float = rules.NOTEBOOK_TIME_LIMIT
+    memory: int = rules.MEMORY_LIMIT
+    file_size: int = rules.FILE_SIZE_LIMIT
+    processes: int = rules.PROCESS_LIMIT
+    restarts: int = rules.MAX_RESTARTS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +113,7 @@ class TemplateCell:
     points: float
     source: str
     release_source: str
+    metadata: str = "{}"  # the release cell's metadata (nbgrader's, with checksums), as JSON
 
 
 @dataclass(frozen=True)
@@ -148,19 +135,9 @@ class Template:
         return {c.grade_id: c.points for c in self.cells if c.kind == "test" and c.grade_id}
 
     @property
-    def setup_imports(self) -> list[str]:
-        """The import statements of the locked set-up cells (re-run before every test)."""
-        imports: list[str] = []
-        for cell in self.cells:
-            if cell.kind != "setup":
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue
-            imports += [ast.unparse(n) for n in tree.body
-                        if isinstance(n, ast.Import | ast.ImportFrom)]
-        return imports
+    def setup_sources(self) -> list[str]:
+        """The locked set-up cells (the grader runs them too, to build the tests' namespace)."""
+        return [cell.source for cell in self.cells if cell.kind == "setup"]
 
 
 def load_template(assignment: str, source: Path, release: Path) -> Template:
@@ -169,6 +146,8 @@ def load_template(assignment: str, source: Path, release: Path) -> Template:
     rel = json.loads(release.read_text(encoding="utf-8"))
     released = {c.get("id"): _source(c) for c in rel["cells"]}
     released_by_grade = {_meta(c).get("grade_id"): _source(c) for c in rel["cells"]}
+    release_meta = {c.get("id"): c.get("metadata", {}) for c in rel["cells"]}
+    release_meta_by_grade = {_meta(c).get("grade_id"): c.get("metadata", {}) for c in rel["cells"]}
     cells = []
     for index, cell in enumerate(src["cells"]):
         meta = _meta(cell)
@@ -186,31 +165,55 @@ def load_template(assignment: str, source: Path, release: Path) -> Template:
         release_source = released_by_grade.get(grade_id) if grade_id else None
         if release_source is None:
             release_source = released.get(cell.get("id"), _source(cell))
+        metadata = release_meta_by_grade.get(grade_id) if grade_id else None
+        if metadata is None:
+            metadata = release_meta.get(cell.get("id"), cell.get("metadata", {}))
         cells.append(TemplateCell(
             index=index, kind=kind, cell_type=cell["cell_type"], grade_id=grade_id,
             cell_id=cell.get("id"), points=float(meta.get("points", 0) or 0),
             source=_source(cell), release_source=release_source,
+            metadata=json.dumps(metadata),
         ))
     return Template(assignment, source.stem, tuple(cells))
 
 
 @dataclass(frozen=True)
 class Step:
-    """One cell to run: ``kind`` is "setup", "answer", "extra" or "test"."""
+    """One cell to run: ``kind`` is "setup", "answer", "extra" or "test"; ``cell`` is its
+    index in `Plan.cells`."""
 
     kind: str
     code: str
     grade_id: str | None = None
+    cell: int = -1
 
 
 @dataclass
 class Plan:
-    """What runs for one submission notebook, plus what a person should know about it."""
+    """What runs for one submission notebook, plus what a person should know about it.
+
+    ``cells`` is the notebook that is graded, as nbformat cells: the assignment's cells in
+    order (test and set-up cells from the source, hidden tests included, with the release's
+    nbgrader metadata) with the student's answers and added cells; its outputs are filled in
+    as the steps run, and it is what goes to ``autograded/``.
+    """
 
     steps: list[Step]
     manual_answered: dict[str, bool]
     notes: list[str]
     student_code: list[str]
+    cells: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _cell(tc: TemplateCell | None, source: str, cell_type: str = "code") -> dict[str, Any]:
+    metadata = json.loads(tc.metadata) if tc is not None else {}
+    cell: dict[str, Any] = {"cell_type": cell_type, "metadata": metadata, "source": source}
+    if tc is not None and tc.cell_id:
+        cell["id"] = tc.cell_id
+    if cell_type == "code":
+        cell["execution_count"] = None
+        cell["outputs"] = []
+    return cell
 
 
 def _match(template: Template, cell: Mapping[str, Any]) -> TemplateCell | None:
@@ -267,7 +270,11 @@ def assemble(template: Template, notebook: Mapping[str, Any]) -> Plan:
                 notes.append(f"{tc.grade_id}: the test cell was changed")
             meta = _meta(cell)
             if meta and meta.get("grade_id") == tc.grade_id and "points" in meta:
-                if float(meta.get("points") or 0) != tc.points:
+                try:
+                    changed = float(meta.get("points") or 0) != tc.points
+                except (TypeError, ValueError):
+                    changed = True
+                if changed:
                     notes.append(f"{tc.grade_id}: the test cell's points were changed")
         elif tc.kind == "code" and ctype == "code":
             extras.setdefault(tc.index, []).append(_source(cell))
@@ -278,44 +285,45 @@ def assemble(template: Template, notebook: Mapping[str, Any]) -> Plan:
     if cells and not any(_meta(c) for c in cells if isinstance(c, Mapping)):
         notes.append("the nbgrader metadata was stripped")
 
-    steps: list[Step] = [Step("extra", code) for code in extras.get(-1, [])]
+    steps: list[Step] = []
+    out: list[dict[str, Any]] = []
     manual: dict[str, bool] = {}
-    student_code = [s.code for s in steps]
+    student_code: list[str] = []
+
+    def add(kind: str, tc: TemplateCell | None, code: str, cell_type: str = "code") -> None:
+        out.append(_cell(tc, code, cell_type))
+        if cell_type == "code":
+            steps.append(Step(kind, code, tc.grade_id if tc else None, len(out) - 1))
+        if kind in ("answer", "extra"):
+            student_code.append(code)
+
+    for code in extras.get(-1, []):
+        add("extra", None, code)
     for tc in template.cells:
+        cell = answers.get(tc.index)
         if tc.kind == "setup":
-            steps.append(Step("setup", tc.source, tc.grade_id))
+            add("setup", tc, tc.source)
         elif tc.kind == "answer":
-            cell = answers.get(tc.index)
             if cell is not None and cell.get("cell_type") == tc.cell_type:
-                steps.append(Step("answer", _source(cell), tc.grade_id))
-                student_code.append(_source(cell))
-            elif cell is not None:
-                notes.append(f"{tc.grade_id}: the answer cell was turned into "
-                             f"{cell.get('cell_type')}")
+                add("answer", tc, _source(cell), tc.cell_type)
+            else:
+                if cell is not None:
+                    notes.append(f"{tc.grade_id}: the answer cell was turned into "
+                                 f"{cell.get('cell_type')}")
+                add("answer", tc, tc.release_source, tc.cell_type)
         elif tc.kind == "manual":
-            cell = answers.get(tc.index)
-            text = _source(cell) if cell is not None else ""
+            text = _source(cell) if cell is not None else tc.release_source
             manual[tc.grade_id or ""] = bool(text.strip()) and (
                 text.strip() != tc.release_source.strip())
-            if cell is not None and tc.cell_type == "code" and cell.get("cell_type") == "code":
-                steps.append(Step("answer", text, tc.grade_id))
-                student_code.append(text)
+            kind = cell.get("cell_type") if cell is not None else tc.cell_type
+            add("answer", tc, text, tc.cell_type if kind == tc.cell_type else "markdown")
         elif tc.kind == "test":
-            steps.append(Step("test", "", tc.grade_id))
+            add("test", tc, tc.source)
+        else:
+            out.append(_cell(tc, tc.source, tc.cell_type))
         for code in extras.get(tc.index, []):
-            steps.append(Step("extra", code))
-            student_code.append(code)
-    return Plan(steps, manual, list(dict.fromkeys(notes)), student_code)
-
-
-def suspicious_code(sources: Iterable[str]) -> list[str]:
-    """Reasons a person should read this code: it reaches for the grading machinery."""
-    found = []
-    text = "\n".join(sources)
-    for needle, why in _SUSPICIOUS:
-        if needle in text:
-            found.append(f"the code {why} (`{needle}`)")
-    return list(dict.fromkeys(found))
+            add("extra", None, code)
+    return Plan(steps, manual, list(dict.fromkeys(notes)), student_code, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,6 +352,7 @@ class NotebookResult:
     manual_answered: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cells: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -376,7 +385,8 @@ class SubmissionResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"assignment": self.assignment, "student": self.student, "error": self.error,
-                "notebooks": [asdict(nb) for nb in self.notebooks]}
+                "notebooks": [{k: v for k, v in asdict(nb).items() if k != "cells"}
+                              for nb in self.notebooks]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SubmissionResult:
@@ -404,53 +414,161 @@ def load_results(course: Course) -> list[SubmissionResult]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _verdict(run: executor.CellRun, key: bytes, cell: str, nonce: str) -> dict[str, Any] | None:
-    for message in run.special:
-        try:
-            data = json.loads(message.get(harness.VERDICT_MIME, ""))
-            if data.get("cell") != cell or data.get("nonce") != nonce:
-                continue
-            score = data.get("score")
-            score = None if score is None else float(score)
-            text = str(data.get("text", ""))
-            passed = bool(data.get("passed"))
-            want = harness.expected_signature(key, nonce, cell, passed, score, text)
-            if secrets.compare_digest(str(data.get("signature", "")), want):
-                return {"passed": passed, "score": score, "text": text}
-        except (TypeError, ValueError, AttributeError):
-            continue
-    return None
+def _referenced_names(source: str) -> list[str]:
+    """The names a test cell reads that it does not define itself (the student's, mostly).
+
+    A name given as text (``checks.lookup(globals(), "results")``) is looked up when asked.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    loaded: set[str] = set()
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, ast.alias):
+            defined.add((node.asname or node.name).split(".")[0])
+    return sorted(loaded - defined - set(dir(builtins)))
 
 
-def _first_error(run: executor.CellRun) -> str:
-    for out in run.outputs:
+def _defined_names(source: str) -> set[str]:
+    """The names a test cell binds at its top level (later test cells may use them)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.alias):
+                names.add((node.asname or node.name).split(".")[0])
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+    return names
+
+
+def _split_last_expression(source: str, filename: str) -> tuple[Any, Any]:
+    """Compile ``source``; a final expression is compiled apart (its value is partial credit)."""
+    tree = ast.parse(source, filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    body = compile(tree, filename, "exec")
+    return body, (compile(last, filename, "eval") if last is not None else None)
+
+
+def _error_output(exc: BaseException) -> dict[str, Any]:
+    from nncourse.checks import GradingFailure
+
+    if isinstance(exc, GradingFailure):
+        lines = exc._render_traceback_()
+        return {"output_type": "error", "ename": "GradingFailure", "evalue": str(exc),
+                "traceback": lines}
+    if isinstance(exc, remote.KernelLost):
+        text = f"{exc}.\nThe tests of this cell could not finish."
+        return {"output_type": "error", "ename": "KernelDied", "evalue": text,
+                "traceback": [f"KernelDied: {text}"]}
+    ename = type(exc).__name__
+    return {"output_type": "error", "ename": ename, "evalue": str(exc)[:2000],
+            "traceback": [f"{ename}: {str(exc)[:2000]}"]}
+
+
+def run_test(link: remote.Link, base: Mapping[str, Any], source: str, grade_id: str,
+             timeout: float, carried: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run one test cell here, in the grader, against the student's kernel behind ``link``.
+
+    ``base`` is the namespace of the notebook's set-up cells (run here once); ``carried``
+    holds what earlier test cells of the notebook defined (a later one may use it) and
+    receives what this one defines. The other names the test reads are looked up in the
+    kernel (plain data, or proxies for functions and objects). Returns the cell's outputs as
+    nbformat dicts, as Jupyter would show them: the test's printed lines, and an error when it
+    failed.
+    """
+    from nncourse import agent
+
+    carried = {} if carried is None else carried
+    namespace = {**base, **carried}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    outputs: list[dict[str, Any]] = []
+    start = time.monotonic()
+    try:
+        with link.serving(rules.TEST_SEED):
+            wanted = [n for n in _referenced_names(source) if n not in namespace]
+            if wanted:
+                namespace.update(link.resolve(wanted))
+            agent.seed_everything(rules.TEST_SEED)
+            body, last = _split_last_expression(source, f"<test {grade_id}>")
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                exec(body, namespace)  # noqa: S102 - the course's own test code
+                value = eval(last, namespace) if last is not None else None  # noqa: S307
+        if value is not None and not isinstance(value, bool):
+            with contextlib.suppress(TypeError, ValueError):
+                if float(value) >= 0:
+                    outputs.append({"output_type": "execute_result", "execution_count": None,
+                                    "metadata": {}, "data": {"text/plain": repr(float(value))}})
+        error = None
+    except BaseException as exc:  # noqa: BLE001 - every failure is the test's verdict
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        error = _error_output(exc)
+    for name in _defined_names(source):
+        if name in namespace:
+            carried[name] = namespace[name]
+    if time.monotonic() - start > timeout and error is None:
+        error = _error_output(TimeoutError(f"the tests took longer than {timeout:g} s"))
+    for name, stream in (("stdout", stdout), ("stderr", stderr)):
+        text = stream.getvalue()
+        if text:
+            outputs.insert(0 if name == "stdout" else len(outputs),
+                           {"output_type": "stream", "name": name, "text": text[-20_000:]})
+    if error is not None:
+        outputs.append(error)
+    return outputs
+
+
+def _score(cell: dict[str, Any], points: float) -> tuple[float, bool, str]:
+    """(score, passed, message) of a test cell by nbgrader's own rule (`determine_grade`)."""
+    import nbformat
+    from nbgrader.utils import determine_grade
+
+    node = nbformat.from_dict({**cell, "metadata": {"nbgrader": {
+        "grade": True, "solution": False, "points": points, "grade_id": "t"}}})
+    score, _ = determine_grade(node)
+    message = ""
+    for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            return f"{out.get('ename')}: {str(out.get('evalue', ''))[:200]}"
-    return ""
+            message = f"{out.get('ename')}: {out.get('evalue', '')}"
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr" and not message:
+            message = "the test wrote to stderr: " + str(out.get("text", ""))[:300]
+    score = float(score or 0.0)
+    return min(max(score, 0.0), points), score >= points and not message, message
 
 
 class _Session:
     """The kernels of one notebook's run (a new one after each kernel death)."""
 
-    def __init__(self, zygote: sandbox.Zygote, slot: int, template: Template, limits: Limits,
-                 workdir: Path) -> None:
-        self.zygote, self.slot, self.template, self.limits = zygote, slot, template, limits
-        self.workdir = workdir
+    def __init__(self, zygote: sandbox.Zygote, slot: int, limits: Limits, workdir: Path) -> None:
+        self.zygote, self.slot, self.limits, self.workdir = zygote, slot, limits, workdir
         self.kernel: sandbox.KernelProcess | None = None
-        self.key = b""
-        self.starts = 0
+        self.link: remote.Link | None = None
 
     def start(self) -> sandbox.KernelProcess:
         self.close()
-        self.key = secrets.token_bytes(32)
         scratch = Path(tempfile.mkdtemp(prefix=f"k{self.slot}-", dir=self.workdir))
-        self.starts += 1
         self.kernel = sandbox.start_kernel(
-            self.zygote, slot=self.slot, scratch=scratch, verdict_key=self.key,
-            tests=self.template.tests, setup_imports=self.template.setup_imports,
+            self.zygote, slot=self.slot, scratch=scratch,
             limits={"memory": self.limits.memory, "file_size": self.limits.file_size,
                     "processes": self.limits.processes},
         )
+        self.link = remote.Link(self.kernel)
         return self.kernel
 
     def close(self) -> None:
@@ -458,19 +576,42 @@ class _Session:
             self.kernel.kill()
             shutil.rmtree(self.kernel.scratch, ignore_errors=True)
             self.kernel = None
+            self.link = None
+
+
+def _setup_namespace(template: Template) -> dict[str, Any]:
+    """The tests' namespace: the notebook's locked set-up cells, run here (cached)."""
+    key = (template.assignment, template.notebook)
+    cached = _SETUP_CACHE.get(key)
+    if cached is None:
+        cached = {"__name__": "__main__", "__builtins__": builtins}
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for index, source in enumerate(template.setup_sources):
+                try:
+                    exec(compile(source, f"<setup {index}>", "exec"), cached)  # noqa: S102
+                except Exception:  # noqa: BLE001, S112 - a test that needs it fails by name
+                    continue
+        _SETUP_CACHE[key] = cached
+    return cached
+
+
+_SETUP_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, limits: Limits,
              workdir: Path) -> NotebookResult:
-    """Run an assembled notebook in sandboxed kernels and judge its test cells."""
+    """Run an assembled notebook: student cells in a sandboxed kernel, tests here."""
     result = NotebookResult(template.notebook, "graded", manual_answered=dict(plan.manual_answered),
                             notes=list(plan.notes))
     points = template.points
+    in_kernel = template.assignment in rules.IN_KERNEL_TESTS
+    base = {} if in_kernel else _setup_namespace(template)
+
     verdicts: dict[str, CellResult] = {}
-    session = _Session(zygote, slot, template, limits, workdir)
+    carried: dict[str, Any] = {}
+    session = _Session(zygote, slot, limits, workdir)
     start = time.monotonic()
     done: list[int] = []
-    skipped: set[int] = set()
     deaths = 0
     try:
         index = 0
@@ -483,46 +624,49 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
             if session.kernel is None:
                 kernel = session.start()
                 for replay in done:
+                    if time.monotonic() - start >= limits.notebook_timeout:
+                        break
                     executor.run_cell(kernel, plan.steps[replay].code, limits.cell_timeout)
-            kernel = session.kernel
-            assert kernel is not None
+            assert session.kernel is not None and session.link is not None
             step = plan.steps[index]
+            cell = plan.cells[step.cell]
             timeout = min(limits.cell_timeout, limits.notebook_timeout - elapsed)
+            status = "ok"
             if step.kind == "test":
-                cell = step.grade_id or ""
-                nonce = secrets.token_hex(16)
-                run = executor.run_cell(kernel, f"__nncourse__({cell!r}, {nonce!r})", timeout,
-                                        special_mime=harness.VERDICT_MIME)
-                verdict = _verdict(run, session.key, cell, nonce)
-                full = points.get(cell, 0.0)
-                if verdict is not None:
-                    score = full if verdict["passed"] else 0.0
-                    if verdict["passed"] and verdict["score"] is not None:
-                        score = min(max(verdict["score"], 0.0), full)
-                    text = verdict["text"]
-                    if run.status == "timeout":
-                        text = text or f"did not finish within {timeout:g} s"
-                    verdicts[cell] = CellResult(cell, full, score, verdict["passed"], text)
+                grade_id = step.grade_id or ""
+                if in_kernel:
+                    run = executor.run_cell(session.kernel, step.code, timeout)
+                    cell["outputs"], status = run.outputs, run.status
+                    if status == "timeout":
+                        cell["outputs"].append(_error_output(TimeoutError(
+                            f"the tests did not finish within {timeout:g} s")))
                 else:
-                    why = {"timeout": f"TimeoutError: the tests did not finish in {timeout:g} s",
-                           "killed": "TimeoutError: the tests did not finish and were stopped",
-                           "dead": "KernelDied: the notebook's code ended the Python process"}
-                    verdicts[cell] = CellResult(cell, full, 0.0, False, why.get(
-                        run.status, "NoVerdict: the tests reported no result"))
-                    if run.status == "ok":
-                        result.notes.append(f"{cell}: the test reported no valid verdict")
+                    cell["outputs"] = run_test(session.link, base, step.code, grade_id, timeout,
+                                               carried)
+                full = points.get(grade_id, 0.0)
+                score, passed, message = _score(cell, full)
+                verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
+                if session.link.lost is not None:
+                    status = "dead" if not session.kernel.alive() else "killed"
+                elif status in ("dead", "killed"):
+                    cell["outputs"].append(_error_output(remote.KernelLost(
+                        "the notebook's code ended the Python process")))
+                    score, passed, message = _score(cell, full)
+                    verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
             else:
-                run = executor.run_cell(kernel, step.code, timeout)
-                if run.status == "timeout":
+                run = executor.run_cell(session.kernel, step.code, timeout)
+                cell["outputs"] = run.outputs
+                cell["execution_count"] = run.execution_count
+                status = run.status
+                if status == "timeout":
                     result.notes.append(f"{step.grade_id or 'a cell'}: stopped after {timeout:g} s")
-            if run.status in ("dead", "killed"):
+            if status in ("dead", "killed"):
                 deaths += 1
-                skipped.add(index)
                 what = step.grade_id or f"cell {index}"
-                how = "died" if run.status == "dead" else "had to be killed"
+                how = "died" if status == "dead" else "had to be stopped"
                 result.notes.append(f"{what}: the kernel {how}; restarted without that cell")
                 session.close()
-                if deaths > _MAX_RESTARTS:
+                if deaths > limits.restarts:
                     result.notes.append("gave up after repeated kernel deaths")
                     break
             elif step.kind != "test":
@@ -530,13 +674,13 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
             index += 1
     finally:
         session.close()
-    for cell, full in points.items():
-        if cell not in verdicts:
-            verdicts[cell] = CellResult(cell, full, 0.0, False, "NotRun: the tests did not run")
+    for grade_id, full in points.items():
+        if grade_id not in verdicts:
+            verdicts[grade_id] = CellResult(grade_id, full, 0.0, False,
+                                            "NotRun: the tests did not run")
     result.tests = [verdicts[c] for c in points]
-    suspicious = suspicious_code(plan.student_code)
-    result.notes += suspicious
     result.seconds = time.monotonic() - start
+    result.cells = plan.cells
     return result
 
 
@@ -544,19 +688,28 @@ def grade_notebook(zygote: sandbox.Zygote, slot: int, template: Template, path: 
                    limits: Limits, workdir: Path) -> NotebookResult:
     """Grade one submission notebook file (missing and unreadable files score 0)."""
     zero = [CellResult(c, p, 0.0, False, "") for c, p in template.points.items()]
+    reason = ""
+    data: Any = None
     if not path.is_file():
-        return NotebookResult(template.notebook, "missing", tests=[
-            CellResult(c.grade_id, c.points, 0.0, False, "NotSubmitted: the notebook is missing")
-            for c in zero], notes=[f"{path.name} is missing"])
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return NotebookResult(template.notebook, "invalid", tests=[
-            CellResult(c.grade_id, c.points, 0.0, False,
-                       "InvalidNotebook: the file is not a valid notebook") for c in zero],
-            notes=[f"{path.name} is not valid notebook JSON ({str(exc)[:80]})"])
+        reason = "NotSubmitted: the notebook is missing"
+        note = f"{path.name} is missing"
+    else:
+        try:
+            if path.stat().st_size > rules.MAX_MESSAGE_BYTES:
+                raise ValueError("larger than the grader accepts")
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if data.get("nbformat") != 4:
+                raise ValueError(f"nbformat {str(data.get('nbformat'))[:10]}, not 4")
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "InvalidNotebook: the file is not a valid notebook"
+            note = f"{path.name} is not valid notebook JSON ({str(exc)[:80]})"
+    if reason:
+        return NotebookResult(
+            template.notebook, "missing" if data is None and not path.is_file() else "invalid",
+            tests=[CellResult(c.grade_id, c.points, 0.0, False, reason) for c in zero],
+            notes=[note])
     plan = assemble(template, data)
     return run_plan(zygote, slot, template, plan, limits, workdir)
 
@@ -615,6 +768,40 @@ def submissions(course: Course, assignment: str) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir())
 
 
+# Each worker process of a grading run: its job slot (its sandbox uid) and the zygote.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(zygote_dir: str, info: dict[str, Any], slots: Any, limits: Limits,
+                 workdir: str) -> None:
+    """Set up one grading worker process (spawned, so it shares no state with the parent)."""
+    os.environ.update({"NBGRADER_EXECUTION": "autograde", "NNLIB_OFFLINE": "1",
+                       "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"})
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    _WORKER.update(zygote=sandbox.Zygote(Path(zygote_dir), info=info), slot=slots.get(),
+                   limits=limits, workdir=Path(workdir))
+
+
+def _grade_submission(name: str, student: str, templates: list[Template],
+                      folder: str) -> SubmissionResult:
+    """Grade one student's submission of one assignment (in a worker process)."""
+    result = SubmissionResult(name, student)
+    try:
+        for template in templates:
+            path = Path(folder) / f"{template.notebook}.ipynb"
+            result.notebooks.append(grade_notebook(
+                _WORKER["zygote"], _WORKER["slot"], template, path, _WORKER["limits"],
+                _WORKER["workdir"]))
+    except Exception as exc:  # noqa: BLE001 - one failure must not stop the class
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
 def grade(
     course: Course,
     assignments: Sequence[str] | None = None,
@@ -625,7 +812,14 @@ def grade(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> GradeRun:
-    """Autograde every submission of ``assignments`` (default: all) into the gradebook."""
+    """Autograde every submission of ``assignments`` (default: all) into the gradebook.
+
+    ``jobs`` worker processes (default: one per CPU) each grade one submission at a time: the
+    student's notebook in a sandboxed kernel, its tests in the worker. Only this process
+    writes the gradebook and ``autograded/``.
+    """
+    import multiprocessing
+
     from nbgrader.api import Gradebook
     from tqdm import tqdm
 
@@ -633,7 +827,9 @@ def grade(
     names = list(assignments) if assignments else course.source_assignments()
     unknown = sorted(set(names) - set(course.source_assignments()))
     if unknown:
-        raise ValueError(f"no such assignment: {', '.join(unknown)}")
+        known = ", ".join(course.source_assignments())
+        raise ValueError(f"no such assignment: {', '.join(unknown)} (the assignments are: "
+                         f"{known})")
     jobs = max(1, jobs or os.cpu_count() or 1)
     workdir = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
     os.chmod(workdir, 0o711)
@@ -660,31 +856,34 @@ def grade(
                            course.root / "feedback", course.root / "gradebook.db"]
                 for path in sandbox.lock_down(private):
                     log(f"nncourse: made {path} unreadable to other users")
-            slots: queue.Queue[int] = queue.Queue()
-            for slot in range(jobs):
+            for name in sorted(set(names) & rules.IN_KERNEL_TESTS):
+                log(f"nncourse: {name}: its tests run in the student's kernel, as under stock "
+                    "nbgrader (right for honest work, not protected against a notebook written "
+                    "to fool them; see nncourse.rules.IN_KERNEL_TESTS)")
+            context = multiprocessing.get_context("spawn")
+            slots = context.Queue()
+            workers = max(1, min(jobs, len(work)))
+            for slot in range(workers):
                 slots.put(slot)
+            from concurrent.futures import ProcessPoolExecutor
 
-            def one(name: str, student: str, templates: list[Template]) -> SubmissionResult:
-                slot = slots.get()
-                result = SubmissionResult(name, student)
-                try:
-                    folder = course.submitted_dir / student / name
-                    for template in templates:
-                        path = folder / f"{template.notebook}.ipynb"
-                        result.notebooks.append(
-                            grade_notebook(zygote, slot, template, path, limits, workdir))
-                except Exception as exc:  # noqa: BLE001 - one failure must not stop the class
-                    result.error = f"{type(exc).__name__}: {exc}"
-                finally:
-                    slots.put(slot)
-                return result
-
-            with Gradebook(course.db_url) as gb, ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(one, *item) for item in work]
+            with Gradebook(course.db_url) as gb, ProcessPoolExecutor(
+                    max_workers=workers, mp_context=context, initializer=_init_worker,
+                    initargs=(str(zygote.workdir), zygote.info, slots, limits,
+                              str(workdir))) as pool:
+                futures = {
+                    pool.submit(_grade_submission, name, student, templates,
+                                str(course.submitted_dir / student / name)): (name, student)
+                    for name, student, templates in work}
                 bar = tqdm(as_completed(futures), total=len(futures), unit="submission",
                            disable=not progress, file=sys.stderr)
                 for future in bar:
-                    result = future.result()
+                    name, student = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker process died
+                        result = SubmissionResult(name, student,
+                                                  error=f"{type(exc).__name__}: {exc}")
                     if result.error is None:
                         _record(gb, result)
                         _write_results(course, result)
@@ -699,5 +898,9 @@ def grade(
 def _write_results(course: Course, result: SubmissionResult) -> None:
     folder = course.root / "autograded" / result.student / result.assignment
     folder.mkdir(parents=True, exist_ok=True)
+    for nb in result.notebooks:
+        if nb.cells:
+            notebook = {"cells": nb.cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+            (folder / f"{nb.notebook}.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
     (folder / RESULTS_FILE).write_text(json.dumps(result.to_json(), indent=1) + "\n")
 

@@ -87,7 +87,7 @@ _PRELOAD = (
     "torch",
     "nnlib",
     "nncourse.checks",
-    "nncourse.harness",
+    "nncourse.agent",
     "matplotlib",
     "matplotlib.pyplot",
     "matplotlib_inline.backend_inline",
@@ -309,10 +309,8 @@ def _reseed() -> None:
 def _run_kernel(request: dict[str, Any]) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
-    from nncourse import harness
+    from nncourse import agent
 
-    key = bytes.fromhex(request.pop("verdict_key"))
-    tests, imports = request.pop("tests"), request.pop("setup_imports")
     app = IPKernelApp.instance()
     app.initialize(
         [
@@ -323,9 +321,8 @@ def _run_kernel(request: dict[str, Any]) -> None:
             "--Application.log_level=CRITICAL",
         ]
     )
-    if request.get("harness", True):
-        harness.install(app.shell, key, tests, imports)
-    del key, tests, request
+    agent.install(app.shell)
+    del request
     app.start()
 
 
@@ -683,9 +680,6 @@ def start_kernel(
     *,
     slot: int,
     scratch: Path,
-    verdict_key: bytes,
-    tests: dict[str, str],
-    setup_imports: list[str],
     limits: dict[str, int],
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = 60.0,
@@ -747,10 +741,6 @@ def start_kernel(
         "connection_file": os.path.join(home, ".kernel.json"),
         "env": env,
         "limits": {**limits, "uid": uid or 0},
-        "verdict_key": verdict_key.hex(),
-        "tests": tests,
-        "setup_imports": setup_imports,
-        "harness": True,
     }
     pid = zygote.spawn(request)
     client = BlockingKernelClient()
