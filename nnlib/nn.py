@@ -9,6 +9,12 @@ difference is that gradients are computed by calling `backward` explicitly:
     model.backward(criterion.backward())   # torch: loss.backward()
 
 Like PyTorch, `backward` *adds* to each parameter's `.grad`, so call `zero_grad()` every step.
+
+A module may be used more than once in a model, e.g. `nn.Sequential(shared, nn.ReLU(), shared)`.
+Each forward call then keeps its own cache (`save_for_backward`), and the backward calls use
+them newest first (`saved_for_backward`), so both uses' gradients add up, as in torch. Calling
+a model from outside (`model(x)`, not from within another module's forward) starts a new
+forward pass and forgets the caches of the previous one.
 """
 
 from __future__ import annotations
@@ -47,11 +53,47 @@ class Parameter:
 class Module:
     """Base class: a forward pass, a backward pass, and parameters found automatically."""
 
+    # How many module calls are running now; 0 means the next call starts a new forward pass.
+    _calls_running = 0
+
     def __init__(self) -> None:
         self.training = True
+        self.forget_caches()
 
     def __call__(self, *args):
-        return self.forward(*args)
+        if Module._calls_running == 0:  # called from outside: a new forward pass
+            for m in self.modules():
+                m.forget_caches()
+        Module._calls_running += 1
+        try:
+            return self.forward(*args)
+        finally:
+            Module._calls_running -= 1
+
+    def save_for_backward(self, cache) -> None:
+        """Keep what backward needs (forward calls this once per call)."""
+        self._caches.append(cache)
+        self._uses_left = len(self._caches)
+        self._cache = cache  # the newest one, for subclasses that read self._cache
+
+    def saved_for_backward(self):
+        """The cache of the latest forward call that backward has not used yet.
+
+        After the oldest one, a further backward starts again from the newest: a second
+        backward pass over the same forward pass (torch: backward(retain_graph=True)).
+        """
+        if not self._caches:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        if self._uses_left == 0:
+            self._uses_left = len(self._caches)
+        self._uses_left -= 1
+        return self._caches[self._uses_left]
+
+    def forget_caches(self) -> None:
+        """Drop the caches of earlier forward calls."""
+        self._caches: list = []  # one cache per forward call in this pass, oldest first
+        self._uses_left = 0  # how many of them backward has not used yet
+        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output and keep what backward needs."""
@@ -67,23 +109,44 @@ class Module:
             if isinstance(value, Module):
                 yield name, value
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """All parameters of this module and its children, named like PyTorch ('0.weight')."""
+    def named_parameters(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """All parameters of this module and its children, named like PyTorch ('0.weight').
+
+        As in torch, a parameter met twice (a module used twice) is listed once, under its
+        first name; remove_duplicate=False lists it under every name (as state_dict does).
+        """
+        seen = set()
+        for name, p in self._every_named_parameter(prefix):
+            if remove_duplicate and id(p) in seen:
+                continue
+            seen.add(id(p))
+            yield name, p
+
+    def _every_named_parameter(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._every_named_parameter(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
-        """List of all parameters (what an optimizer updates)."""
+        """List of all parameters, each once (what an optimizer updates)."""
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator[Module]:
-        """This module and every module below it."""
+        """This module and every module below it, each once (as in torch)."""
+        seen = set()
+        for m in self._every_module():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield m
+
+    def _every_module(self) -> Iterator[Module]:
         yield self
         for _, child in self.named_children():
-            yield from child.modules()
+            yield from child._every_module()
 
     def zero_grad(self) -> None:
         """Forget accumulated gradients (sets every .grad to None, as PyTorch does)."""
@@ -121,11 +184,12 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of every parameter array, by name."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        names = self.named_parameters(remove_duplicate=False)  # torch keeps every name
+        return {name: p.data.copy() for name, p in names}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays from `state` (as made by state_dict) into the parameters."""
-        own = dict(self.named_parameters())
+        own = dict(self.named_parameters(remove_duplicate=False))
         if set(own) != set(state):
             raise ValueError(
                 f"state_dict keys do not match: missing {sorted(set(own) - set(state))}, "
@@ -198,19 +262,17 @@ class Linear(Module):
             self.bias = Parameter(gen.uniform(-bound, bound, out_features).astype(dtype))
         else:
             self.bias = Parameter(np.zeros(out_features, dtype=dtype))
-        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (N, in_features) -> (N, out_features)."""
         b = None if self.bias is None else self.bias.data
-        out, self._cache = layers.linear_forward(x, self.weight.data, b)
+        out, cache = layers.linear_forward(x, self.weight.data, b)
+        self.save_for_backward(cache)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Accumulate dL/dweight and dL/dbias; return dL/dx."""
-        if self._cache is None:
-            raise RuntimeError("Linear.backward called before forward")
-        dx, dw, db = layers.linear_backward(dout, self._cache)
+        dx, dw, db = layers.linear_backward(dout, self.saved_for_backward())
         self.weight.accumulate(dw)
         if self.bias is not None:
             self.bias.accumulate(db)
@@ -231,18 +293,16 @@ class _Activation(Module):
     def __init__(self, **kwargs) -> None:
         super().__init__()
         self.kwargs = kwargs
-        self._cache = None
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Apply the activation elementwise."""
-        out, self._cache = layers.activation_forward(z, self.name, **self.kwargs)
+        out, cache = layers.activation_forward(z, self.name, **self.kwargs)
+        self.save_for_backward(cache)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dL/dz = dL/dout * f'(z)."""
-        if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return layers.activation_backward(dout, self._cache)
+        return layers.activation_backward(dout, self.saved_for_backward())
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
@@ -292,16 +352,16 @@ class Softmax(Module):
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
-        self._out = None
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """Probabilities along `dim`."""
-        self._out = F.softmax(z, axis=self.dim)
-        return self._out
+        out = F.softmax(z, axis=self.dim)
+        self.save_for_backward(out)
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Jacobian-vector product of softmax."""
-        return F.softmax_backward(dout, self._out, axis=self.dim)
+        return F.softmax_backward(dout, self.saved_for_backward(), axis=self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -329,16 +389,16 @@ class Dropout(Module):
         self.p = p
         # An integer seed becomes one generator here, so that each call draws a new mask.
         self._rng = rng if rng is None else get_rng(rng)
-        self._cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Drop entries in training mode; identity in eval mode."""
-        out, self._cache = layers.dropout_forward(x, self.p, self.training, get_rng(self._rng))
+        out, mask = layers.dropout_forward(x, self.p, self.training, get_rng(self._rng))
+        self.save_for_backward(mask)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Apply the same mask to the gradient."""
-        return layers.dropout_backward(dout, self._cache)
+        return layers.dropout_backward(dout, self.saved_for_backward())
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -347,19 +407,15 @@ class Dropout(Module):
 class Flatten(Module):
     """Reshape (N, d1, d2, ...) to (N, d1 * d2 * ...), e.g. 28x28 images to 784 features."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._shape: tuple[int, ...] | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Flatten all but the batch dimension."""
         x = as_float_array(x, "x")
-        self._shape = x.shape
+        self.save_for_backward(x.shape)
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Restore the input's shape."""
-        return dout.reshape(self._shape)
+        return dout.reshape(self.saved_for_backward())
 
 
 class Sequential(Module):
@@ -410,13 +466,27 @@ class _Loss(Module):
     def forward(self, input: np.ndarray, target: np.ndarray):
         """The loss value; the gradient is kept for backward."""
         value, self._grad = self._compute(input, target)
+        self._loss_shape = np.shape(value)
         return value
 
-    def backward(self, dout: float = 1.0) -> np.ndarray:
-        """dLoss/dinput from the last forward call (times dout)."""
+    def backward(self, dout: float | np.ndarray = 1.0) -> np.ndarray:
+        """dLoss/dinput from the last forward call, times dout = dSomething/dLoss.
+
+        dout is a number, or for reduction='none' an array of the loss's shape (one value per
+        sample for cross-entropy, whose gradient has one more axis: the classes).
+        """
         if self._grad is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self._grad * dout
+        if np.ndim(dout) == 0:  # a number (a Python float keeps float32 gradients float32)
+            return self._grad * dout
+        dout = np.asarray(dout)
+        if dout.shape != self._loss_shape:
+            raise ValueError(
+                f"dout has shape {dout.shape} but the loss has shape {self._loss_shape} "
+                f"(reduction={self.reduction!r}); pass a number or an array of the loss's shape"
+            )
+        extra_axes = (1,) * (self._grad.ndim - dout.ndim)  # cross-entropy: (N,) -> (N, 1)
+        return self._grad * dout.reshape(dout.shape + extra_axes)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

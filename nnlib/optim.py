@@ -51,35 +51,50 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
 
-    With momentum mu the velocity is v = mu * v + g and the step is p -= lr * v
-    (Nesterov: p -= lr * (g + mu * v)), exactly as torch.optim.SGD.
+    The arguments are torch.optim.SGD's, in its order and with its defaults:
+    SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+    maximize=False). With momentum mu the velocity starts as v = g and then becomes
+    v = mu * v + (1 - dampening) * g; the step is p -= lr * v (Nesterov: p -= lr * (g + mu * v)).
+    weight_decay adds weight_decay * p to g; maximize steps up the gradient instead of down.
     """
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float,
+        lr: float = 1e-3,
         momentum: float = 0.0,
-        nesterov: bool = False,
+        dampening: float = 0.0,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(params, lr)
         if momentum < 0:
             raise ValueError(f"momentum must be >= 0, got {momentum}")
-        if nesterov and momentum == 0:
-            raise ValueError("nesterov=True needs a momentum > 0")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "nesterov=True needs a momentum > 0 and dampening=0 (as in torch.optim.SGD), "
+                f"got momentum={momentum}, dampening={dampening}"
+            )
         self.momentum = momentum
-        self.nesterov = nesterov
+        self.dampening = dampening
         self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.maximize = maximize
 
     def update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
         """One SGD step for one parameter."""
-        g = grad + self.weight_decay * p.data if self.weight_decay else grad
+        g = -grad if self.maximize else grad
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
         if self.momentum:
             if "velocity" not in state:
                 state["velocity"] = g.copy()
             else:
-                state["velocity"] = self.momentum * state["velocity"] + g
+                state["velocity"] = self.momentum * state["velocity"] + (1 - self.dampening) * g
             v = state["velocity"]
             g = g + self.momentum * v if self.nesterov else v
         p.data -= self.lr * g
@@ -135,9 +150,9 @@ class StepLR:
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
-    def get_last_lr(self) -> float:
-        """The learning rate now in use."""
-        return self.optimizer.lr
+    def get_last_lr(self) -> list[float]:
+        """The learning rate now in use, as a list with one entry (torch: one per group)."""
+        return [self.optimizer.lr]
 
     def step(self) -> None:
         """Advance one epoch and set the optimizer's learning rate."""
@@ -157,9 +172,9 @@ class CosineAnnealingLR:
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
-    def get_last_lr(self) -> float:
-        """The learning rate now in use."""
-        return self.optimizer.lr
+    def get_last_lr(self) -> list[float]:
+        """The learning rate now in use, as a list with one entry (torch: one per group)."""
+        return [self.optimizer.lr]
 
     def step(self) -> None:
         """Advance one epoch: lr = eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2.

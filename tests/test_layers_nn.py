@@ -261,6 +261,63 @@ def test_loss_modules_match_torch(ours_cls, torch_cls, kind, reduction, n, c, se
     assert_close(grad, grad_t * (scale if reduction != "none" else 1.0))
 
 
+LOSS_PAIRS = {
+    "MSE": (nn.MSELoss, torch.nn.MSELoss, "real"),
+    "BCE": (nn.BCELoss, torch.nn.BCELoss, "prob"),
+    "BCEWithLogits": (nn.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss, "real"),
+    "CE-labels": (nn.CrossEntropyLoss, torch.nn.CrossEntropyLoss, "labels"),
+    "CE-probs": (nn.CrossEntropyLoss, torch.nn.CrossEntropyLoss, "probs"),
+}
+
+
+def loss_data(kind, n, c, rng):
+    if kind == "prob":
+        return rng.uniform(0.01, 0.99, size=(n, c)), rng.uniform(size=(n, c))
+    y = {
+        "real": lambda: rng.normal(size=(n, c)),
+        "labels": lambda: rng.integers(0, c, size=n),
+        "probs": lambda: rng.dirichlet(np.ones(c), size=n),
+    }[kind]()
+    return 3.0 * rng.normal(size=(n, c)), y
+
+
+@pytest.mark.parametrize("case", list(LOSS_PAIRS))
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("n, c", [(4, 3), (2, 5), (3, 3), (1, 1), (1, 4)])
+def test_loss_backward_with_an_upstream_gradient_matches_torch(case, reduction, n, c):
+    # dout = dSomething/dloss: one value per loss entry for 'none', a number otherwise
+    ours_cls, torch_cls, kind = LOSS_PAIRS[case]
+    rng = np.random.default_rng(n * 10 + c)
+    x, y = loss_data(kind, n, c, rng)
+    criterion = ours_cls(reduction=reduction)
+    value = criterion(x, y)
+    xt = tt(x, True)
+    value_t = torch_cls(reduction=reduction)(xt, torch.tensor(y))
+    dout = rng.normal(size=tuple(value_t.shape)) if reduction == "none" else -1.7
+    (grad_t,) = torch.autograd.grad(value_t, xt, tt(np.asarray(dout)))
+    assert_close(value, value_t)
+    assert_close(criterion.backward(dout), grad_t)
+    if reduction != "none":
+        assert_close(criterion.backward(np.float64(dout)), grad_t)
+        assert_close(criterion.backward(np.array(dout)), grad_t)
+
+
+@pytest.mark.parametrize("reduction, bad", [("none", (3, 3)), ("none", (2,)), ("mean", (3,))])
+def test_loss_backward_rejects_a_dout_of_the_wrong_shape(reduction, bad):
+    criterion = nn.CrossEntropyLoss(reduction=reduction)
+    criterion(np.zeros((3, 3)), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="dout has shape"):
+        criterion.backward(np.ones(bad))
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_loss_backward_keeps_float32_gradients_float32(reduction):
+    criterion = nn.CrossEntropyLoss(reduction=reduction)
+    criterion(np.zeros((3, 2), dtype=np.float32), np.array([0, 1, 1]))
+    assert criterion.backward().dtype == np.float32
+    assert criterion.backward(2.0).dtype == np.float32
+
+
 LAYER_CHOICES = {
     "relu": (nn.ReLU, torch.nn.ReLU),
     "leaky": (lambda: nn.LeakyReLU(0.1), lambda: torch.nn.LeakyReLU(0.1)),
@@ -381,6 +438,121 @@ def test_accumulate_copies_the_incoming_gradient():
     np.testing.assert_array_equal(p.grad, np.ones(3))
     p.accumulate(np.full(3, 2.0))
     np.testing.assert_array_equal(p.grad, np.full(3, 3.0))
+
+
+# ---------------------------------------------------------------- a module used twice
+
+
+def shared_pair(seed: int):
+    """Sequential(shared, ReLU, shared, head) in nnlib and torch, one Linear used twice."""
+    torch.manual_seed(seed)
+    shared_t = torch.nn.Linear(4, 4, dtype=torch.float64)
+    ref = torch.nn.Sequential(
+        shared_t, torch.nn.ReLU(), shared_t, torch.nn.Linear(4, 3, dtype=torch.float64)
+    )
+    shared = nn.Linear(4, 4, dtype=np.float64, rng=seed)
+    model = nn.Sequential(shared, nn.ReLU(), shared, nn.Linear(4, 3, dtype=np.float64, rng=seed))
+    copy_torch_weights(model, ref)  # torch's state_dict names the shared weight twice
+    return model, ref
+
+
+@FAST
+@given(n=SIZES, seed=SEEDS)
+def test_module_used_twice_accumulates_both_gradients_like_torch(n, seed):
+    model, ref = shared_pair(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    labels = rng.integers(0, 3, size=n)
+    criterion = nn.CrossEntropyLoss()
+    loss = criterion(model(x), labels)
+    dx = model.backward(criterion.backward())
+
+    xt = tt(x, True)
+    loss_t = torch.nn.CrossEntropyLoss()(ref(xt), torch.tensor(labels))
+    loss_t.backward(retain_graph=True)
+    assert_close(loss, loss_t)
+    assert_close(dx, xt.grad)
+    assert_grads_match_torch(model, ref)
+
+    # a second backward over the same forward adds the same again (torch: retain_graph)
+    model.backward(criterion.backward())
+    loss_t.backward()
+    assert_grads_match_torch(model, ref)
+
+
+def test_module_used_twice_is_listed_once_like_torch():
+    model, ref = shared_pair(0)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == [name for name, _ in ref.named_parameters()]
+    assert names == ["0.weight", "0.bias", "3.weight", "3.bias"]
+    assert len(model.parameters()) == len(list(ref.parameters())) == 4
+    assert model.parameters()[0] is model[2].weight
+    assert model.num_parameters() == sum(q.numel() for q in ref.parameters())
+    assert list(model.state_dict()) == list(ref.state_dict())  # every name, as torch
+    assert len(list(model.modules())) == len(list(ref.modules())) == 4
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_steps_a_module_used_twice_once_like_torch(momentum):
+    model, ref = shared_pair(1)
+    opt = nnlib.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
+    opt_t = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=momentum)
+    rng = np.random.default_rng(1)
+    criterion = nn.MSELoss()
+    for _ in range(4):
+        x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+        opt.zero_grad()
+        criterion(model(x), y)
+        model.backward(criterion.backward())
+        opt.step()
+        opt_t.zero_grad()
+        torch.nn.MSELoss()(ref(tt(x)), tt(y)).backward()
+        opt_t.step()
+        for (name, p), (_, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
+            np.testing.assert_allclose(p.data, to_np(q), rtol=1e-7, atol=1e-12, err_msg=name)
+
+
+@FAST
+@given(n=SIZES, seed=SEEDS)
+def test_nested_block_used_twice_matches_torch(n, seed):
+    torch.manual_seed(seed)
+    block_t = torch.nn.Sequential(torch.nn.Linear(3, 3, dtype=torch.float64), torch.nn.Tanh())
+    ref = torch.nn.Sequential(block_t, block_t, torch.nn.Linear(3, 2, dtype=torch.float64))
+    block = nn.Sequential(nn.Linear(3, 3, dtype=np.float64), nn.Tanh())
+    model = nn.Sequential(block, block, nn.Linear(3, 2, dtype=np.float64))
+    copy_torch_weights(model, ref)
+    rng = np.random.default_rng(seed)
+    x, dout = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+    out = model(x)
+    dx = model.backward(dout)
+    xt = tt(x, True)
+    out_t = ref(xt)
+    out_t.backward(tt(dout))
+    assert_close(out, out_t)
+    assert_close(dx, xt.grad)
+    assert_grads_match_torch(model, ref)
+
+
+def test_each_call_from_outside_starts_a_new_forward_pass():
+    # evaluation calls without backward must not pile up caches (or be used by backward)
+    model, ref = shared_pair(2)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        model(rng.normal(size=(7, 4)))
+    assert len(model[0]._caches) == 2  # the two uses of the last pass only
+    x, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    model(x)
+    dx = model.backward(dout)
+    xt = tt(x, True)
+    ref(xt).backward(tt(dout))
+    assert_close(dx, xt.grad)
+    assert_grads_match_torch(model, ref)
+
+
+def test_backward_before_forward_raises():
+    for module in (nn.Linear(2, 2), nn.ReLU(), nn.Softmax(), nn.Dropout(0.5), nn.Flatten()):
+        with pytest.raises(RuntimeError, match="backward called before forward"):
+            module.backward(np.ones((1, 2)))
 
 
 # ---------------------------------------------------------------- train / eval and dropout

@@ -6,6 +6,8 @@ every step the parameters (and learning rates) must agree to a relative error of
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -95,6 +97,73 @@ def test_sgd_variants_match_torch_over_many_steps(kwargs):
         rng,
         n_steps=20,
     )
+
+
+@FAST
+@given(
+    shapes=SHAPE_LISTS,
+    lr=st.floats(1e-3, 1.0),
+    momentum=st.sampled_from([0.0, 0.5, 0.9]),
+    dampening=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    weight_decay=st.sampled_from([0.0, 0.01, 0.3]),
+    nesterov=st.booleans(),
+    maximize=st.booleans(),
+    n_steps=st.integers(1, 6),
+    seed=SEEDS,
+)
+def test_sgd_with_dampening_and_maximize_matches_torch(
+    shapes, lr, momentum, dampening, weight_decay, nesterov, maximize, n_steps, seed
+):
+    if nesterov:  # torch (and nnlib) allow Nesterov only with momentum and no dampening
+        momentum, dampening = max(momentum, 0.5), 0.0
+    ours, theirs, rng = make_params(shapes, seed)
+    kwargs = {
+        "lr": lr,
+        "momentum": momentum,
+        "dampening": dampening,
+        "weight_decay": weight_decay,
+        "nesterov": nesterov,
+        "maximize": maximize,
+    }
+    run_both(
+        optim.SGD(ours, **kwargs), torch.optim.SGD(theirs, **kwargs), ours, theirs, rng, n_steps
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(0.1, 0.9, 0.5), (0.1, 0.9, 0.0, 0.01, True), (0.05, 0.5, 0.2, 0.1), (0.1,), ()],
+    ids=["dampening", "nesterov", "weight_decay", "lr", "defaults"],
+)
+def test_sgd_positional_arguments_mean_what_they_mean_in_torch(args):
+    ours, theirs, rng = make_params([(3, 4), (4,)], seed=1)
+    run_both(optim.SGD(ours, *args), torch.optim.SGD(theirs, *args), ours, theirs, rng, 10)
+
+
+def test_sgd_signature_is_torchs_for_what_it_supports():
+    ours = inspect.signature(optim.SGD).parameters
+    theirs = inspect.signature(torch.optim.SGD).parameters
+    assert list(ours) == list(theirs)[: len(ours)]
+    for name, param in ours.items():
+        assert param.kind == theirs[name].kind, name
+        if name != "params":
+            assert param.default == theirs[name].default, name
+    assert ours["maximize"].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(TypeError):
+        optim.SGD(make_params([(2,)], 0)[0], 0.1, 0.9, 0.0, 0.0, False, True)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"nesterov": True}, {"nesterov": True, "momentum": 0.9, "dampening": 0.1}],
+    ids=["no-momentum", "dampening"],
+)
+def test_sgd_rejects_nesterov_without_momentum_or_with_dampening_like_torch(kwargs):
+    ours, theirs, _ = make_params([(2,)], seed=0)
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum > 0 and dampening=0"):
+        optim.SGD(ours, lr=0.1, **kwargs)
+    with pytest.raises(ValueError, match="Nesterov"):
+        torch.optim.SGD(theirs, lr=0.1, **kwargs)
 
 
 def test_plain_sgd_step_is_p_minus_lr_times_grad():
@@ -209,7 +278,7 @@ def ours_sgd(lr: float):
 
 
 def assert_schedules_match(ours_sched, torch_sched, torch_opt, ours_opt, n_epochs, base_lr):
-    assert ours_sched.get_last_lr() == torch_sched.get_last_lr()[0] == base_lr
+    assert ours_sched.get_last_lr() == torch_sched.get_last_lr() == [base_lr]
     for epoch in range(1, n_epochs + 1):
         torch_opt.step()  # torch wants optimizer.step() before scheduler.step()
         ours_opt.step()
@@ -219,9 +288,9 @@ def assert_schedules_match(ours_sched, torch_sched, torch_opt, ours_opt, n_epoch
         np.testing.assert_allclose(
             ours_opt.lr, expected, rtol=RTOL, atol=1e-12 * base_lr, err_msg=f"epoch {epoch}"
         )
-        np.testing.assert_allclose(
-            ours_sched.get_last_lr(), torch_sched.get_last_lr()[0], rtol=RTOL, atol=1e-12 * base_lr
-        )
+        last, last_t = ours_sched.get_last_lr(), torch_sched.get_last_lr()
+        assert isinstance(last, list) and len(last) == len(last_t) == 1  # one per group, as torch
+        np.testing.assert_allclose(last, last_t, rtol=RTOL, atol=1e-12 * base_lr)
 
 
 @FAST
