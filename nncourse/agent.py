@@ -14,6 +14,8 @@ answer, until the grader says "end". A request is one of
     (time limit, captured output, tripwires for hand-written exercises); the answer is the
     result as plain data or a handle, the warnings it raised, and, when asked, the arguments
     after the call (to see changes made in place);
+``getattr``, ``setattr``
+    read or set an attribute of a kernel object (a test's ``opt.lr = 0.1``, ``opt.step``);
 ``fixture``
     run a function of the public `nncourse.fixtures` package (code that builds live objects,
     a torch model or loader, and reports plain facts about what the student's code did).
@@ -79,6 +81,12 @@ class Callback:
     def __repr__(self) -> str:
         return f"<the test's {self.__name__}>"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Callback:
+        return self  # a copy of the test's function is the same function
+
+    def __copy__(self) -> Callback:
+        return self
+
 
 class Agent:
     """Serves the grader's requests in one kernel (see the module docstring)."""
@@ -88,6 +96,7 @@ class Agent:
         self._ask = ask
         self.objects: dict[int, Any] = {}
         self._numbers: dict[int, int] = {}
+        self.tracked: dict[int, list[Any]] = {}  # arguments of tracked calls, by number
 
     # -- the wire --------------------------------------------------------------------------
 
@@ -97,7 +106,11 @@ class Agent:
             number = len(self.objects) + 1
             self.objects[number] = obj  # kept alive, so that its id is never reused
             self._numbers[id(obj)] = number
-        return {"$h": number, "type": type(obj).__name__[:80], "callable": callable(obj)}
+        node = {"$h": number, "type": type(obj).__name__[:80], "callable": callable(obj)}
+        name = getattr(obj, "__qualname__", None) if callable(obj) else None
+        if isinstance(name, str):
+            node["name"] = name[:80]
+        return node
 
     def node(self, value: Any) -> Any:
         """``value`` as a wire node: plain data as it is, anything else as a handle."""
@@ -126,10 +139,17 @@ class Agent:
     def serve(self, seed: int = rules.TEST_SEED) -> None:
         """Answer the grader's requests until it says "end" (see the module docstring)."""
         seed_everything(seed)
+        self.tracked.clear()
         try:
             request = self.ask({"op": "ready"})
             while request.get("op") != "end":
-                request = self.ask(self._answer(request))
+                answer = self._answer(request)
+                if self.tracked:
+                    try:
+                        answer["tracked"] = self.node(self.tracked)
+                    except (wire.WireError, RecursionError, ValueError, TypeError):
+                        pass
+                request = self.ask(answer)
         except KeyboardInterrupt:
             return
 
@@ -140,6 +160,12 @@ class Agent:
                 return {"op": "result", "value": self._resolve(request.get("names", []))}
             if op == "call":
                 return self._call(request)
+            if op == "getattr":
+                return self._getattr(request)
+            if op == "setattr":
+                target = self.value(request.get("target"))
+                setattr(target, str(request.get("name")), self.value(request.get("value")))
+                return {"op": "result", "value": None}
             if op == "fixture":
                 return self._fixture(request)
             return {"op": "error", "message": f"unknown request {str(op)[:40]!r}"}
@@ -188,19 +214,33 @@ class Agent:
             else:
                 self.namespace[name] = value
 
+    def _getattr(self, request: dict[str, Any]) -> dict[str, Any]:
+        target = self.value(request.get("target"))
+        name = str(request.get("name"))
+        try:
+            value = getattr(target, name)
+        except AttributeError:
+            return {"op": "missing"}
+        return {"op": "result", "value": self.node(value)}
+
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         from nncourse import checks
 
         fn = self.value(request.get("target"))
         args = self.value(request.get("args"))
+        kwargs = self.value(request.get("kwargs") or {"$d": []})
         options = request.get("options") or {}
         if not isinstance(args, list) or not isinstance(options, dict):
             raise wire.WireError("a malformed call")
+        if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            raise wire.WireError("malformed keyword arguments")
         copy_args = bool(options.get("copy_args", True))
+        if type(request.get("track")) is int:
+            self.tracked[request["track"]] = [*args, *kwargs.values()]
         saved = self._substituted(request)
         try:
             outcome = checks.run(
-                fn, *args, what=str(options.get("what") or "") or None,
+                fn, *args, kwargs=kwargs, what=str(options.get("what") or "") or None,
                 forbid=bool(options.get("forbid", False)),
                 also_forbid=[str(n) for n in options.get("also_forbid", [])],
                 time_limit=options.get("time_limit", rules.CALL_TIME_LIMIT),

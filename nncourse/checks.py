@@ -382,13 +382,15 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def _name(fn: object) -> str:
+    if isinstance(fn, remote.RemoteObject):
+        return remote.name_of(fn)
     return str(getattr(fn, "__name__", type(fn).__name__))
 
 
 def _describe(value: object) -> str:
     """A short description of a value that shows its type and shape, not its numbers."""
     if isinstance(value, remote.RemoteObject):
-        return wire.describe(wire.Handle(value.number, value.type_name))
+        return wire.describe(wire.Handle(value._remote_number, value._remote_type))
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} ({value.dtype})"
     if value is None:
@@ -471,31 +473,46 @@ def run(
     also_forbid: Sequence[str] = (),
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     copy_args: bool = True,
+    kwargs: Mapping[str, object] | None = None,
+    track: bool = False,
 ) -> Outcome:
-    """Call ``fn(*args)`` like `call` and also return what it printed or warned."""
+    """Call ``fn(*args, **kwargs)`` like `call` and also return what it printed or warned.
+
+    ``track`` (for proxies of student functions, see `nncourse.remote`): the kernel keeps the
+    arguments and reports later changes to them.
+    """
     name = _name(fn)
-    what = what or f"{name}({_describe_args(args)})"
+    kwargs = dict(kwargs or {})
+    what = what or f"{name}({_describe_args([*args, *kwargs.values()])})"
     if not callable(fn):
         raise GradingFailure(f"{name} should be a function, but it is {_describe(fn)}.")
     if isinstance(fn, remote.RemoteFunction):
         # nncourse grade: the student's function runs in its kernel, this test runs here.
-        value, caught, printed = fn.link.run(
-            fn, args, what=what, forbid=forbid, also_forbid=also_forbid,
-            time_limit=time_limit, copy_args=copy_args)
+        value, caught, printed = fn._remote_link.run(
+            fn, args, kwargs=kwargs, what=what, forbid=forbid, also_forbid=also_forbid,
+            time_limit=time_limit, copy_args=copy_args, track=track)
         return Outcome(value, Captured(warnings=caught, stdout=printed))
     if copy_args:
-        args = copy.deepcopy(args)
+        args, kwargs = copy.deepcopy((args, kwargs))
     hidden_files = _test_files()
     hits: list[str] = []
     namespace = getattr(fn, "__globals__", None)
     guarded = forbid or bool(also_forbid)
     guard = _tripwires(namespace, also_forbid, hits) if guarded else contextlib.nullcontext()
+    link = remote.current()
+    if link is not None:
+        # A function of the test's (it calls student code through proxies): the proxies'
+        # calls carry the options to the kernel, and each has its own time limit there.
+        guard = remote.call_options(forbid=forbid, also_forbid=tuple(also_forbid))
+        time_limit = None
     value: Any = None
     try:
         with quiet() as captured, guard, _time_limit(time_limit):
-            value = fn(*args)
+            value = fn(*args, **kwargs)
     except _Tripped:
         pass
+    except GradingFailure:
+        raise  # a proxied call inside the function already said what went wrong
     except _OutOfTime:
         raise GradingFailure(
             f"{what} did not finish within {time_limit:g} seconds.\n"
@@ -715,7 +732,7 @@ def as_array(found: object, what: str) -> np.ndarray:
             f"{what} returned None.\nLikely mistake: a missing `return` statement."
         )
     if type(found).__module__.startswith("torch") or (
-            isinstance(found, remote.RemoteObject) and found.type_name in _TORCH_TYPES):
+            isinstance(found, remote.RemoteObject) and found._remote_type in _TORCH_TYPES):
         raise GradingFailure(
             f"{what} returned {_describe(found)}, expected a NumPy array.\n"
             "Likely mistake: using PyTorch; this exercise is written with NumPy only."

@@ -47,42 +47,86 @@ class KernelLost(Exception):
     """The kernel died, stopped answering or broke the protocol during a test."""
 
 
-class RemoteObject:
-    """An object that lives in the student's kernel; only its type name is known here."""
+# What a test's call of a student function inherits from the checks.call around it (the
+# tripwires of forbid=True must be set where the student's code runs: in the kernel).
+_OPTIONS: list[dict[str, Any]] = []
 
-    __slots__ = ("link", "number", "type_name")
+
+@contextmanager
+def call_options(**options: Any) -> Iterator[None]:
+    """Calls of proxies made in this block run with these `checks.run` options."""
+    _OPTIONS.append(options)
+    try:
+        yield
+    finally:
+        _OPTIONS.pop()
+
+
+_SLOTS = frozenset({"_remote_link", "_remote_number", "_remote_type", "_remote_name"})
+
+
+class RemoteObject:
+    """An object that lives in the student's kernel; only its type name is known here.
+
+    Reading an attribute (``opt.lr``, ``opt.step``) asks the kernel for it: plain data comes
+    back as a copy, a method or other object as another proxy. Setting one (``opt.lr = 0.1``)
+    sets it there. Special names (``__array__`` and the like) are never asked for, so NumPy
+    and Python treat a proxy as an opaque object.
+    """
+
+    __slots__ = ("_remote_link", "_remote_number", "_remote_type")
 
     def __init__(self, link: Link, number: int, type_name: str) -> None:
-        self.link, self.number, self.type_name = link, number, type_name
+        object.__setattr__(self, "_remote_link", link)
+        object.__setattr__(self, "_remote_number", number)
+        object.__setattr__(self, "_remote_type", type_name)
 
     def __repr__(self) -> str:
-        return f"<{self.type_name} in the student's kernel>"
+        return f"<{self._remote_type} in the student's kernel>"
 
-    @property
-    def __name__(self) -> str:  # noqa: PLW3201 - read by messages that name the function
-        return self.type_name
+    def __deepcopy__(self, memo: dict[int, Any]) -> RemoteObject:
+        return self  # copying the proxy would not copy the object in the kernel
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in _SLOTS:
+            raise AttributeError(name)
+        return self._remote_link.getattr(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("__") or name in _SLOTS:
+            raise AttributeError(f"cannot set {name} on a proxy")
+        self._remote_link.setattr(self, name, value)
 
 
 class RemoteFunction(RemoteObject):
-    """A student function (or class, or callable object) in the kernel."""
+    """A student function (or class, method, or callable object) in the kernel.
 
-    __slots__ = ("name",)
+    Calling it runs it there, with the options of the `checks.call` it is called within
+    (``forbid=True`` sets the tripwires in the kernel), on copies of the arguments; arrays,
+    lists and dicts it changes in place, or keeps and changes later (an optimiser's
+    parameters), are changed here too, after every later request of the test.
+    """
+
+    __slots__ = ("_remote_name",)
 
     def __init__(self, link: Link, number: int, type_name: str, name: str = "") -> None:
         super().__init__(link, number, type_name)
-        self.name = name or type_name
-
-    @property
-    def __name__(self) -> str:  # noqa: PLW3201
-        return self.name
+        object.__setattr__(self, "_remote_name", name or type_name)
 
     def __repr__(self) -> str:
-        return f"<student function {self.name}>"
+        return f"<student function {self._remote_name}>"
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from nncourse import checks
 
-        return checks.call(self, *args)
+        options = {"forbid": False, "also_forbid": ()} | (_OPTIONS[-1] if _OPTIONS else {})
+        return checks.run(self, *args, kwargs=kwargs, copy_args=False, track=True,
+                          **options).value
+
+
+def name_of(obj: RemoteObject) -> str:
+    """The name a message uses for a proxy (a function's name, or the object's type)."""
+    return getattr(obj, "_remote_name", None) or obj._remote_type
 
 
 def write_back(original: Any, after: Any) -> None:
@@ -133,6 +177,7 @@ class Link:
         self._callbacks: list[Callable[..., Any]] = []
         self._substitutes: list[dict[str, Any]] = []
         self._callback_failure: BaseException | None = None
+        self._tracked: dict[int, list[Any]] = {}  # arguments the kernel keeps, by number
         self.lost: str | None = None
 
     # -- the wire --------------------------------------------------------------------------
@@ -145,7 +190,7 @@ class Link:
         if known is None:
             type_name = str(node.get("type", "object"))[:80]
             if node.get("callable") is True:
-                known = RemoteFunction(self, number, type_name)
+                known = RemoteFunction(self, number, type_name, str(node.get("name", ""))[:80])
             else:
                 known = RemoteObject(self, number, type_name)
             self._objects[number] = known
@@ -157,9 +202,9 @@ class Link:
 
     def _outgoing(self, obj: Any) -> dict[str, Any]:
         if isinstance(obj, RemoteObject):
-            if obj.link is not self:
+            if obj._remote_link is not self:
                 raise wire.WireError("an object of another kernel")
-            return {"$r": obj.number}
+            return {"$r": obj._remote_number}
         if callable(obj):
             self._callbacks.append(obj)
             name = getattr(obj, "__name__", type(obj).__name__)
@@ -178,6 +223,7 @@ class Link:
         """Start the agent's serve loop for one test cell; end it afterwards."""
         self._callbacks.clear()
         self._substitutes.clear()
+        self._tracked.clear()
         self._msg_id = self.client.execute(
             f"__nncourse_agent__.serve({int(seed)})", store_history=False, allow_stdin=True,
             stop_on_error=False)
@@ -298,9 +344,26 @@ class Link:
             self._lose("the kernel's channel broke")
             raise KernelLost(self.lost) from exc
         answer = self._wait(timeout)
+        self._write_back_tracked(answer.get("tracked"))
         if self._callback_failure is not None:
             raise self._callback_failure
         return answer
+
+    def _write_back_tracked(self, node: Any) -> None:
+        """Arguments the kernel kept (a model's parameters, say): copy their changes here."""
+        if node is None or not self._tracked:
+            return
+        try:
+            after = self.value(node)
+        except wire.WireError:
+            return
+        if not isinstance(after, dict):
+            return
+        for number, values in after.items():
+            original = self._tracked.get(number) if type(number) is int else None
+            if original is not None and isinstance(values, list) and len(values) == len(original):
+                for a, b in zip(original, values, strict=True):
+                    write_back(a, b)
 
     # -- what tests do -----------------------------------------------------------------------
 
@@ -342,16 +405,37 @@ class Link:
             raise GradingFailure(message)
         raise GradingFailure(f"{what} failed in the kernel: {message}")
 
+    def getattr(self, obj: RemoteObject, name: str) -> Any:
+        """``obj.name`` read in the kernel (plain data, or a proxy)."""
+        answer = self.request({"op": "getattr", "target": self.node(obj), "name": name},
+                              rules.CALL_TIME_LIMIT + rules.INTERRUPT_GRACE)
+        if answer.get("op") == "missing":
+            raise AttributeError(f"{obj._remote_type!r} object has no attribute {name!r}")
+        return self._result(answer, f"reading {obj._remote_type}.{name}")
+
+    def setattr(self, obj: RemoteObject, name: str, value: Any) -> None:
+        """``obj.name = value`` done in the kernel."""
+        answer = self.request({"op": "setattr", "target": self.node(obj), "name": name,
+                               "value": self.node(value)},
+                              rules.CALL_TIME_LIMIT + rules.INTERRUPT_GRACE)
+        self._result(answer, f"setting {obj._remote_type}.{name}")
+
     def run(self, fn: RemoteFunction, args: Sequence[Any], *, what: str, forbid: bool,
-            also_forbid: Sequence[str], time_limit: float | None, copy_args: bool) -> Any:
+            also_forbid: Sequence[str], time_limit: float | None, copy_args: bool,
+            kwargs: dict[str, Any] | None = None, track: bool = False) -> Any:
         """`nncourse.checks.run` of a student function: returns (value, warnings, stdout)."""
         limit = time_limit or rules.CELL_TIME_LIMIT
+        kwargs = kwargs or {}
         message = {
             "op": "call", "target": self.node(fn), "args": self.node(list(args)),
-            "subs": self._substitutes_node(),
+            "kwargs": self.node(kwargs), "subs": self._substitutes_node(),
             "options": {"what": what, "forbid": forbid, "also_forbid": list(also_forbid),
                         "time_limit": time_limit, "copy_args": copy_args},
         }
+        if track:
+            number = len(self._tracked) + 1
+            message["track"] = number
+            self._tracked[number] = [*args, *kwargs.values()]
         answer = self.request(message, limit + rules.INTERRUPT_GRACE)
         value = self._result(answer, what)
         if not copy_args and "args" in answer:

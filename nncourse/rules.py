@@ -77,7 +77,7 @@ TORCH_NAMESPACES = (
 #: helpers that have not yet been split into kernel-side fixtures (`nncourse.fixtures`) and
 #: grader-side judgement. Their grades are right for honest work but NOT protected against a
 #: notebook written to fool the tests; ``nncourse grade`` says so for each of them.
-IN_KERNEL_TESTS = frozenset({"05_optimizers", "06_torch_training_loop", "07_mnist"})
+IN_KERNEL_TESTS = frozenset({"06_torch_training_loop", "07_mnist"})
 
 # --- Determinism ---------------------------------------------------------------------------------
 
