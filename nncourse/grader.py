@@ -38,7 +38,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -574,7 +573,7 @@ class _Session:
     def close(self) -> None:
         if self.kernel is not None:
             self.kernel.kill()
-            shutil.rmtree(self.kernel.scratch, ignore_errors=True)
+            sandbox.remove_tree(self.kernel.scratch)
             self.kernel = None
             self.link = None
 
@@ -890,7 +889,7 @@ def grade(
                     results.append(result)
                     bar.set_postfix_str(f"{result.student}/{result.assignment}", refresh=False)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        sandbox.remove_tree(workdir)
     results.sort(key=lambda r: (r.assignment, r.student))
     return GradeRun(results, zygote.sandbox_mode, isolated, time.monotonic() - started)
 

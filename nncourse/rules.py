@@ -25,6 +25,8 @@ MAX_RESTARTS = 2
 
 #: Address space of the kernel, bytes.
 MEMORY_LIMIT = 4 << 30
+#: What the kernel may write to each of its home, /tmp and /dev/shm (memory, not disk), bytes.
+DISK_LIMIT = 256 << 20
 #: Largest file the kernel may write, bytes.
 FILE_SIZE_LIMIT = 64 << 20
 #: Processes and threads the kernel's user may run.

@@ -9,11 +9,11 @@ before any student code runs, in one of three modes, the best the machine allows
     New mount, PID, network and IPC namespaces (as root; without root inside a user namespace).
     The kernel's whole file system is a small tmpfs that holds, read-only, only the Python
     installation, the installed packages, the nnlib sources and the shared data folder, plus
-    its own scratch folder (``/home/student``, the only writable place besides a private
-    ``/tmp``): the course folder, the gradebook, other submissions and the instructor's home do
-    not exist for it. There is no network, and it sees no other process. As root it also runs
-    under an unprivileged uid of its own (see below). Killing the kernel ends everything it
-    started.
+    a home (``/home/student``) and a private ``/tmp``, the only writable places, both memory of
+    a bounded size (`rules.DISK_LIMIT`), and the folder of its sockets: the course folder, the
+    gradebook, other submissions and the instructor's home do not exist for it. There is no
+    network, and it sees no other process. As root it also runs under an unprivileged uid of
+    its own (see below). Killing the kernel ends everything it started.
 ``user``
     Root without namespaces: the kernel runs under an unprivileged uid that owns its scratch
     folder (mode 0700) and nothing else; the course's private folders are made unreadable to
@@ -26,13 +26,15 @@ Parallel jobs use different uids (``61000 + job`` by default; ``NNCOURSE_SANDBOX
 first), so that two kernels graded at the same time cannot see each other's files or signal
 each other; no account is created for them. ``NNCOURSE_SANDBOX`` forces a mode.
 
-Kernels also get resource limits (memory, file size, processes, no core dumps), a clean
+Kernels also get resource limits (memory, counting their children where the grader may make
+memory cgroups (`MemoryGroup`); file size, processes, no core dumps), a clean
 environment (no secret of the grader's, such as a database password, is inherited: the zygote
 itself starts with a scrubbed environment), umask 077 and ``PR_SET_NO_NEW_PRIVS``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -64,6 +66,8 @@ __all__ = [
 
 #: The kernel's home and working folder inside the namespace sandbox.
 INNER_HOME = "/home/student"
+#: Where the kernel finds its connection file and makes its sockets (the host's scratch folder).
+KERNEL_RUN = "/run/nncourse"
 
 _MODES = ("namespace", "user", "none")
 _DEFAULT_BASE_UID = 61000
@@ -201,22 +205,35 @@ def _bind(source: str, root: str, writable: bool = False, target: str | None = N
         _mount(None, inside, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID, None)
 
 
-def _build_root(root: str, readonly: Iterable[str], scratch: str) -> None:
-    """Make ``root`` (an empty folder) the kernel's whole file system and pivot into it."""
+def _build_root(root: str, readonly: Iterable[str], scratch: str, owner: int | None) -> None:
+    """Make ``root`` (an empty folder) the kernel's whole file system and pivot into it.
+
+    Everything the kernel can write is memory of a bounded size (`rules.DISK_LIMIT` each for
+    its home, /tmp and /dev/shm), so a notebook cannot fill the host's disk; the host's
+    ``scratch`` folder is only where its sockets are (`KERNEL_RUN`). ``owner`` is the uid the
+    kernel will run as (None: this namespace's root).
+    """
+    from nncourse import rules
+
+    size = rules.DISK_LIMIT
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=0755")
     # The private /tmp first: a course checked out under /tmp (its venv, its nnlib) is then
     # bound inside it below instead of being hidden by it.
     for tmp, mode in (("/tmp", "1777"), ("/dev/shm", "1777")):
         os.makedirs(root + tmp, exist_ok=True)
-        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size=256m,mode={mode}")
+        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode={mode}")
     for path in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/etc", *readonly):
         if os.path.lexists(path):
             _bind(path, root)
     os.makedirs(root + "/dev", exist_ok=True)
     for device in ("null", "zero", "full", "random", "urandom"):
         _bind(f"/dev/{device}", root, writable=True)
-    _bind(scratch, root, writable=True, target=INNER_HOME)
+    _bind(scratch, root, writable=True, target=KERNEL_RUN)
+    os.makedirs(root + INNER_HOME, exist_ok=True)
+    ids = "" if owner is None else f",uid={owner},gid={owner}"
+    _mount("tmpfs", root + INNER_HOME, "tmpfs", _MS_NOSUID | _MS_NODEV,
+           f"size={size},mode=0700{ids}")
     os.makedirs(root + "/proc", exist_ok=True)
     try:
         _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
@@ -277,7 +294,8 @@ def _become_kernel(request: dict[str, Any]) -> None:
             os.dup2(devnull, fd)
         os.closerange(3, 65536)
         if mode == "namespace":
-            _build_root(request["root"], request["readonly"], request["scratch"])
+            _build_root(request["root"], request["readonly"], request["scratch"],
+                        request.get("uid"))
         _set_limits(request["limits"])
         _drop_privileges(request.get("uid"))
         _no_new_privileges()
@@ -383,7 +401,7 @@ def _probe(mode: str, readonly: list[str], workdir: str) -> str | None:
                 if child:
                     _, status = os.waitpid(child, 0)
                     os._exit(os.waitstatus_to_exitcode(status))
-                _build_root(root, readonly, scratch)
+                _build_root(root, readonly, scratch, uid)
                 os.chdir(INNER_HOME)
             else:
                 os.chdir(scratch)
@@ -629,6 +647,76 @@ def kill_uid(uid: int) -> None:
         time.sleep(0.05)
 
 
+def _memory_cgroup() -> Path | None:
+    """This process's cgroup (v1) memory folder, when it may make groups below it."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            folder = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+            if (folder / "memory.limit_in_bytes").is_file() and os.access(folder, os.W_OK):
+                return folder
+    return None
+
+
+class MemoryGroup:
+    """A memory cgroup for one kernel: its limit counts the kernel and all its children.
+
+    (`resource.RLIMIT_AS`, set as well, is per process: five forked children could each use
+    the whole limit.) Where the grader may not make cgroups, `create` returns None and only the
+    per-process limit holds; `nncourse grade` says which.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def create(cls, name: str, limit: int) -> MemoryGroup | None:
+        parent = _memory_cgroup()
+        if parent is None:
+            return None
+        folder = parent / name
+        try:
+            folder.mkdir()
+            (folder / "memory.limit_in_bytes").write_text(str(limit))
+            swap = folder / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                swap.write_text(str(limit))  # no swapping past the limit either
+        except OSError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            return None
+        return cls(folder)
+
+    def add(self, pid: int) -> None:
+        """Move process ``pid`` (and so everything it starts later) into the group."""
+        (self.folder / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Kill what is left in the group and delete it."""
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (self.folder / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                self.folder.rmdir()
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
+def memory_groups_available() -> bool:
+    """Whether kernels get a memory limit that counts their children (a memory cgroup)."""
+    return _memory_cgroup() is not None
+
+
 @dataclass
 class KernelProcess:
     """A sandboxed kernel started through the zygote, with a client connected to it."""
@@ -638,6 +726,7 @@ class KernelProcess:
     mode: str
     client: Any
     scratch: Path
+    memory_group: MemoryGroup | None = None
 
     def alive(self) -> bool:
         """Whether the kernel process still runs."""
@@ -670,6 +759,9 @@ class KernelProcess:
             pass
         if self.uid is not None and self.mode == "user":
             kill_uid(self.uid)
+        if self.memory_group is not None:
+            self.memory_group.remove()
+            self.memory_group = None
         deadline = time.monotonic() + 5
         while self.alive() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -690,12 +782,13 @@ def start_kernel(
     mode = zygote.sandbox_mode
     uid = sandbox_uid(slot) if os.geteuid() == 0 and mode != "none" else None
     home = INNER_HOME if mode == "namespace" else str(scratch)
+    run = KERNEL_RUN if mode == "namespace" else str(scratch)
     root = ""
     if mode == "namespace":
         root = tempfile.mkdtemp(prefix="root-", dir=scratch.parent)
     connection = {
         "transport": "ipc",
-        "ip": os.path.join(home, ".kernel"),
+        "ip": os.path.join(run, ".kernel"),
         "shell_port": 1,
         "iopub_port": 2,
         "stdin_port": 3,
@@ -738,14 +831,22 @@ def start_kernel(
         "scratch": str(scratch),
         "home": home,
         "readonly": zygote.info.get("readonly", []),
-        "connection_file": os.path.join(home, ".kernel.json"),
+        "connection_file": os.path.join(run, ".kernel.json"),
         "env": env,
         "limits": {**limits, "uid": uid or 0},
     }
     pid = zygote.spawn(request)
+    group = MemoryGroup.create(f"nncourse-{os.getpid()}-{scratch.name}", limits["memory"])
+    if group is not None:
+        try:
+            group.add(pid)
+        except OSError:
+            group.remove()
+            group = None
     client = BlockingKernelClient()
     client.load_connection_info({**connection, "ip": os.path.join(str(scratch), ".kernel")})
-    kernel = KernelProcess(pid=pid, uid=uid, mode=mode, client=client, scratch=scratch)
+    kernel = KernelProcess(pid=pid, uid=uid, mode=mode, client=client, scratch=scratch,
+                           memory_group=group)
     try:
         _wait_for_sockets(scratch, kernel, ready_timeout)
         client.start_channels()
@@ -798,6 +899,16 @@ def _wait_for_sockets(scratch: Path, kernel: KernelProcess, timeout: float) -> N
 # ---------------------------------------------------------------------------------------------
 # The course folder's permissions ("user" mode)
 # ---------------------------------------------------------------------------------------------
+
+
+def remove_tree(path: str | Path) -> None:
+    """Delete a kernel's folder, whatever the notebook left in it (a tree 3,000 folders deep
+    makes `shutil.rmtree` raise RecursionError; ``rm -rf`` does not recurse in Python)."""
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    except RecursionError:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def lock_down(paths: Iterable[Path]) -> list[str]:
