@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nncourse import rules
+
 __all__ = ["CheckResult", "check_notebook"]
 
 
@@ -57,7 +59,10 @@ def check_notebook(path: Path, timeout: float = 60.0) -> tuple[list[CheckResult]
             hidden = all(not line.strip() or line.strip().startswith("#")
                          for line in cell.source.split("\n"))
             kind = "hidden" if hidden and not error else "test"
-            results.append(CheckResult(grade_id, kind, points, not error, error))
+            _, passed, message = rules.cell_verdict(cell, points)  # nncourse grade's rule
+            if kind == "hidden":
+                passed, message = True, ""
+            results.append(CheckResult(grade_id, kind, points, passed, error or message))
         elif meta.get("solution") and error:
             results.append(CheckResult(grade_id, "answer", points, False, error))
     return results, warnings

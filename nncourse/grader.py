@@ -533,24 +533,6 @@ def run_test(link: remote.Link, base: Mapping[str, Any], source: str, grade_id: 
     return outputs
 
 
-def _score(cell: dict[str, Any], points: float) -> tuple[float, bool, str]:
-    """(score, passed, message) of a test cell by nbgrader's own rule (`determine_grade`)."""
-    import nbformat
-    from nbgrader.utils import determine_grade
-
-    node = nbformat.from_dict({**cell, "metadata": {"nbgrader": {
-        "grade": True, "solution": False, "points": points, "grade_id": "t"}}})
-    score, _ = determine_grade(node)
-    message = ""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            message = f"{out.get('ename')}: {out.get('evalue', '')}"
-        elif out.get("output_type") == "stream" and out.get("name") == "stderr" and not message:
-            message = "the test wrote to stderr: " + str(out.get("text", ""))[:300]
-    score = float(score or 0.0)
-    return min(max(score, 0.0), points), score >= points and not message, message
-
-
 class _Session:
     """The kernels of one notebook's run (a new one after each kernel death)."""
 
@@ -643,14 +625,14 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
                     cell["outputs"] = run_test(session.link, base, step.code, grade_id, timeout,
                                                carried)
                 full = points.get(grade_id, 0.0)
-                score, passed, message = _score(cell, full)
+                score, passed, message = rules.cell_verdict(cell, full)
                 verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
                 if session.link.lost is not None:
                     status = "dead" if not session.kernel.alive() else "killed"
                 elif status in ("dead", "killed"):
                     cell["outputs"].append(_error_output(remote.KernelLost(
                         "the notebook's code ended the Python process")))
-                    score, passed, message = _score(cell, full)
+                    score, passed, message = rules.cell_verdict(cell, full)
                     verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
             else:
                 run = executor.run_cell(session.kernel, step.code, timeout)

@@ -86,3 +86,29 @@ IN_KERNEL_TESTS = frozenset({"06_torch_training_loop", "07_mnist"})
 #: The seed given to NumPy's global generator, Python's `random` and torch before every test,
 #: in the grader and in the student's kernel alike.
 TEST_SEED = 0
+
+# --- The pass rule ---------------------------------------------------------------------------
+
+
+def cell_verdict(cell: dict, points: float) -> tuple[float, bool, str]:
+    """(score, passed, message) of an executed test cell, the same for every runner.
+
+    The score is nbgrader's own (`nbgrader.utils.determine_grade`: 0 after an error, partial
+    credit from a number the cell ends with, else full). The cell passed when it scored full
+    marks; the message is its error, or else what it wrote to stderr (a warning: worth a look,
+    not points). ``nncourse grade`` and ``nncourse check`` both decide with this function.
+    """
+    import nbformat
+    from nbgrader.utils import determine_grade
+
+    node = nbformat.from_dict({**cell, "metadata": {"nbgrader": {
+        "grade": True, "solution": False, "points": points, "grade_id": "t"}}})
+    score, _ = determine_grade(node)
+    message = ""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            message = f"{out.get('ename')}: {out.get('evalue', '')}"
+        elif out.get("output_type") == "stream" and out.get("name") == "stderr" and not message:
+            message = "the test wrote to stderr: " + str(out.get("text", ""))[:300]
+    score = min(max(float(score or 0.0), 0.0), points)
+    return score, score >= points, message
