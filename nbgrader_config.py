@@ -32,3 +32,9 @@ c.Execute.timeout = 60
 # exit: the outputs are already collected, and a kernel that imported torch takes about a
 # second to exit cleanly, which adds up over a class.
 c.Execute.shutdown_kernel = "immediate"
+
+# `nncourse grade` keeps its per-test results (for `nncourse feedback` and `report`) next to
+# each autograded notebook; they are for instructors, so `nbgrader generate_feedback` must not
+# copy them into the students' feedback folders (nbgrader's default list plus that file).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "nncourse.json"]

@@ -721,24 +721,11 @@ def _templates(course: Course, assignment: str, release: Path) -> list[Template]
 
 
 def _record(gb: Any, result: SubmissionResult) -> None:
-    """Write one submission's scores into the gradebook (one transaction)."""
-    from nbgrader.api import MissingEntry
+    """Create one submission in the gradebook, as ``nbgrader autograde`` does before grading
+    (`nncourse.autograded.record`); `_write_results` then scores its notebooks there."""
+    from nncourse import autograded
 
-    gb.update_or_create_student(result.student)
-    try:
-        gb.find_submission(result.assignment, result.student)
-    except MissingEntry:
-        gb.add_submission(result.assignment, result.student)
-    for nb in result.notebooks:
-        for cell in nb.tests:
-            grade = gb.find_grade(cell.grade_id, nb.notebook, result.assignment, result.student)
-            grade.auto_score = cell.score
-            grade.needs_manual_grade = grade.manual_score is not None
-        for cell_id, answered in nb.manual_answered.items():
-            grade = gb.find_grade(cell_id, nb.notebook, result.assignment, result.student)
-            grade.auto_score = None if answered else 0.0
-            grade.needs_manual_grade = answered or grade.manual_score is not None
-    gb.db.commit()
+    autograded.record(gb, result)
 
 
 def submissions(course: Course, assignment: str) -> list[str]:
@@ -877,11 +864,10 @@ def grade(
 
 
 def _write_results(course: Course, result: SubmissionResult) -> None:
-    folder = course.root / "autograded" / result.student / result.assignment
-    folder.mkdir(parents=True, exist_ok=True)
-    for nb in result.notebooks:
-        if nb.cells:
-            notebook = {"cells": nb.cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-            (folder / f"{nb.notebook}.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
-    (folder / RESULTS_FILE).write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    """Score the submission's notebooks into the gradebook and write its ``autograded/`` folder
+    as stock ``nbgrader autograde`` does, through nbgrader's own preprocessors
+    (`nncourse.autograded.write`), plus `RESULTS_FILE`."""
+    from nncourse import autograded
 
+    folder = autograded.write(course, result)
+    (folder / RESULTS_FILE).write_text(json.dumps(result.to_json(), indent=1) + "\n")

@@ -1,0 +1,282 @@
+"""After `nncourse grade`, nbgrader's own tools work on its results (`nncourse.autograded`).
+
+A temporary course grades, with ``nncourse grade --jobs 1``, the reference solution of
+assignment 02 (activations, a hand-graded written answer) for alice, the release as it is for
+carol (nothing answered) and the reference for ben with a whitespace-only written answer and a
+``timestamp.txt``. Then:
+
+* the autograded notebooks are nbgrader submission notebooks: valid nbformat 4.5, the source's
+  kernelspec and a full ``language_info``, every graded cell with the gradebook's checksum and
+  points, in the source's order;
+* the gradebook rows (``grade``, ``comment``, ``submitted_notebook``,
+  ``submitted_assignment``) and the notebook's metadata are those stock ``nbgrader autograde``
+  writes for the same submissions (graded apart, in a second course);
+* ``nbgrader generate_feedback`` and ``nbgrader export`` run on the result and show the
+  scores, and a manual score entered through nbgrader's Gradebook API counts in the total;
+* assignment 07 (torch, MNIST) with its written answer goes the same way (`test_mnist`);
+* without any kernel: a test cell that never ran scores 0 in the gradebook as in nncourse's
+  verdict, with an error output saying why, and a missing notebook scores 0 with nothing
+  waiting for a grader.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import classroom as cr
+import nbformat
+import pytest
+
+from nncourse import autograded, cli, grader
+from nncourse.nbgrader_api import Course
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning")  # SQLAlchemy chatter
+
+A = "02_activations"
+NB = "activations"
+WRITTEN = "answer_choosing_activations"
+NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
+
+
+def _grade(course: Course) -> None:
+    code = cli.main(["grade", "--course", str(course.root), "--jobs", "1", "--no-progress"])
+    assert code == 0
+
+
+def _submit_class(course: Course) -> None:
+    cr.submit(course, "alice", A, cr.submission(course, A))
+    cr.submit(course, "carol", A, cr.release(course, A))
+    folder = cr.submit(course, "ben", A, cr.submission(course, A, answers={WRITTEN: "  \n"}))
+    (folder / "timestamp.txt").write_text("2024-01-01 10:00:00.000000 UTC\n")
+    (folder / "notes.txt").write_text("ben's notes\n")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """Assignment 02 graded by `nncourse grade`."""
+    course = cr.make_course(tmp_path_factory.mktemp("nncourse"), [A])
+    _submit_class(course)
+    _grade(course)
+    return course
+
+
+def _rows(course: Course) -> dict[str, list[tuple]]:
+    """The gradebook rows a comparison with stock nbgrader looks at, without their ids."""
+    from nbgrader.api import Gradebook
+
+    rows: dict[str, list[tuple]] = {"submitted_assignment": [], "submitted_notebook": [],
+                                    "grade": [], "comment": []}
+    with Gradebook(course.db_url) as gb:
+        for sub in gb.assignment_submissions(A):
+            stamp = sub.timestamp.isoformat() if sub.timestamp else None
+            rows["submitted_assignment"].append((sub.student_id, stamp, sub.extension))
+            for nb in sub.notebooks:
+                rows["submitted_notebook"].append(
+                    (sub.student_id, nb.name, nb.flagged, nb.late_submission_penalty))
+                for g in nb.grades:
+                    rows["grade"].append((sub.student_id, g.name, g.auto_score, g.manual_score,
+                                          g.extra_credit, g.needs_manual_grade))
+                for c in nb.comments:
+                    rows["comment"].append((sub.student_id, c.name, c.auto_comment,
+                                            c.manual_comment))
+    return {k: sorted(v, key=repr) for k, v in rows.items()}
+
+
+def _notebook(course: Course, student: str, name: str = NB, assignment: str = A) -> Any:
+    path = course.root / "autograded" / student / assignment / f"{name}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def _run(course: Course, *args: str) -> str:
+    done = subprocess.run([NBGRADER, *args], cwd=course.root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_the_autograded_notebook_is_an_nbgrader_submission(course: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    source = cr.source(A)
+    for student in ("alice", "ben", "carol"):
+        nb = _notebook(course, student)
+        nbformat.validate(nb)
+        assert nb.metadata.kernelspec == source["metadata"]["kernelspec"]
+        assert nb.metadata.language_info.name == "python"
+        assert nb.metadata.language_info.version == sys.version.split()[0]
+        graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+        order = [c["metadata"]["nbgrader"]["grade_id"] for c in source["cells"]
+                 if "nbgrader" in c["metadata"]]
+        assert [c.metadata.nbgrader.grade_id for c in graded] == order
+        with Gradebook(course.db_url) as gb:
+            for cell in graded:
+                meta = cell.metadata.nbgrader
+                stored = gb.find_source_cell(meta.grade_id, NB, A)
+                assert meta.checksum == stored.checksum, meta.grade_id
+                assert cell.cell_type == stored.cell_type
+                if meta.get("grade"):
+                    assert meta.points == gb.find_graded_cell(meta.grade_id, NB, A).max_score
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1))  # one run, top to bottom
+    files = sorted(p.name for p in (course.root / "autograded" / "ben" / A).iterdir())
+    assert files == [f"{NB}.ipynb", grader.RESULTS_FILE, "notes.txt", "timestamp.txt"]
+
+
+@pytest.mark.slow
+def test_the_written_answer_waits_for_a_grader(course: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        for student, waits in (("alice", True), ("ben", True), ("carol", False)):
+            grade = gb.find_grade(WRITTEN, NB, A, student)
+            assert grade.needs_manual_grade is waits, student
+            assert grade.auto_score == (None if waits else 0.0), student
+            comment = gb.find_comment(WRITTEN, NB, A, student)
+            assert comment.auto_comment == (None if waits else "No response."), student
+        assert gb.find_submission(A, "ben").timestamp.year == 2024
+        assert gb.find_submission(A, "alice").needs_manual_grade
+        assert not gb.find_submission(A, "carol").needs_manual_grade
+
+
+@pytest.mark.slow
+def test_the_gradebook_and_notebook_match_stock_nbgrader_autograde(
+        course: Course, tmp_path: Path) -> None:
+    stock = cr.make_course(tmp_path / "stock", [A])
+    _submit_class(stock)
+    for student in ("alice", "ben", "carol"):
+        stock.autograde(A, student)
+    assert _rows(course) == _rows(stock)
+    for student in ("alice", "ben", "carol"):
+        ours, theirs = _notebook(course, student), _notebook(stock, student)
+        assert ours.metadata == theirs.metadata
+        assert [(c.cell_type, c.get("id"), c.source) for c in ours.cells] == [
+            (c.cell_type, c.get("id"), c.source) for c in theirs.cells]
+        for mine, stock_cell in zip(ours.cells, theirs.cells, strict=True):
+            stock_cell.metadata.pop("execution", None)  # nbclient's timings
+            assert mine.metadata == stock_cell.metadata, mine.get("id")
+            kinds = [o.output_type for o in mine.get("outputs", []) if o.output_type != "stream"]
+            assert kinds == [o.output_type for o in stock_cell.get("outputs", [])
+                             if o.output_type != "stream"], mine.get("id")
+
+
+@pytest.mark.slow
+def test_feedback_export_and_a_manual_score(course: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    _run(course, "generate_feedback", A, "--force")
+    html = (course.root / "feedback" / "alice" / A / f"{NB}.html").read_text()
+    assert f"{NB} (Score: 90.0 / 100.0)" in html
+    assert "Score: 5.0 / 5.0" in html  # a hidden test cell
+    assert not (course.root / "feedback" / "alice" / A / grader.RESULTS_FILE).exists()
+    carol = (course.root / "feedback" / "carol" / A / f"{NB}.html").read_text()
+    assert f"{NB} (Score: 0.0 / 100.0)" in carol
+
+    with Gradebook(course.db_url) as gb:
+        grade = gb.find_grade(WRITTEN, NB, A, "alice")
+        grade.manual_score = 7.0
+        grade.needs_manual_grade = False
+        gb.db.commit()
+    with Gradebook(course.db_url) as gb:
+        submission = gb.find_submission(A, "alice")
+        assert submission.score == 97.0 and submission.max_score == 100.0
+        assert not submission.needs_manual_grade
+    assert course.scores(A, "alice").total == 97.0
+
+    _run(course, "generate_feedback", A, "--force", "--student", "alice")
+    html = (course.root / "feedback" / "alice" / A / f"{NB}.html").read_text()
+    assert f"{NB} (Score: 97.0 / 100.0)" in html
+    _run(course, "export")
+    lines = (course.root / "grades.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    scores = {row[header.index("student_id")]: float(row[header.index("score")])
+              for row in (line.split(",") for line in lines[1:])}
+    assert scores == {"alice": 97.0, "ben": 90.0, "carol": 0.0}
+
+
+@pytest.mark.slow
+def test_mnist(tmp_path: Path) -> None:
+    """07 (torch MNIST, in-kernel tests): the written answer waits; feedback works."""
+    from nbgrader.api import Gradebook
+
+    a, name = "07_mnist", cr.notebook_name("07_mnist")
+    course = cr.make_course(tmp_path / "course", [a])
+    cr.submit(course, "alice", a, cr.submission(course, a))
+    _grade(course)
+    with Gradebook(course.db_url) as gb:
+        written = gb.find_grade("answer_architectures", name, a, "alice")
+        assert written.needs_manual_grade and written.auto_score is None
+        tests = [g for g in gb.find_submission_notebook(name, a, "alice").grades
+                 if g.name != "answer_architectures"]
+        assert all(g.auto_score == g.max_score and not g.needs_manual_grade for g in tests)
+    nb = _notebook(course, "alice", name, a)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec == cr.source(a)["metadata"]["kernelspec"]
+    _run(course, "generate_feedback", a)
+    html = (course.root / "feedback" / "alice" / a / f"{name}.html").read_text()
+    assert f"{name} (Score: 90.0 / 100.0)" in html
+
+
+# --- without kernels ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """Assignment 02, generated, nothing graded."""
+    return cr.make_course(tmp_path_factory.mktemp("bare"), [A])
+
+
+def _planned(course: Course) -> tuple[grader.Template, grader.Plan]:
+    path = course.source_dir / A / f"{NB}.ipynb"
+    template = grader.load_template(A, path, course.release_dir / A / f"{NB}.ipynb")
+    return template, grader.assemble(template, cr.submission(course, A))
+
+
+def _store(course: Course, result: grader.SubmissionResult) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        autograded.record(gb, result)
+    autograded.write(course, result)
+
+
+def test_a_test_that_never_ran_scores_its_verdict_with_a_reason(bare: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    template, plan = _planned(bare)
+    passed = {"test_sigmoid"}  # ran and passed; every other test never ran (no output)
+    tests = [grader.CellResult(t, p, p if t in passed else 0.0, t in passed,
+                               "" if t in passed else "NotRun: the tests did not run")
+             for t, p in template.points.items()]
+    nb = grader.NotebookResult(NB, "graded", tests=tests, cells=plan.cells)
+    _store(bare, grader.SubmissionResult(A, "dora", [nb]))
+    with Gradebook(bare.db_url) as gb:
+        for test in tests:
+            grade = gb.find_grade(test.grade_id, NB, A, "dora")
+            assert grade.auto_score == test.score and not grade.needs_manual_grade
+        assert gb.find_grade(WRITTEN, NB, A, "dora").needs_manual_grade
+    written = _notebook(bare, "dora")
+    nbformat.validate(written)
+    hidden = cr.cell(json.loads(nbformat.writes(written)), "hidden_sigmoid")
+    assert [o["ename"] for o in hidden["outputs"]] == ["NotRun"]
+    assert hidden["execution_count"] is None
+    assert cr.cell(json.loads(nbformat.writes(written)), "test_sigmoid")["outputs"] == []
+
+
+def test_a_missing_notebook_scores_zero_and_waits_for_nobody(bare: Course) -> None:
+    from nbgrader.api import Gradebook
+
+    template, _ = _planned(bare)
+    tests = [grader.CellResult(t, p, 0.0, False, "NotSubmitted: the notebook is missing")
+             for t, p in template.points.items()]
+    nb = grader.NotebookResult(NB, "missing", tests=tests)
+    _store(bare, grader.SubmissionResult(A, "eve", [nb]))
+    with Gradebook(bare.db_url) as gb:
+        grades = gb.find_submission_notebook(NB, A, "eve").grades
+        assert {g.name for g in grades} == set(template.points) | {WRITTEN}
+        assert all(g.auto_score == 0 and not g.needs_manual_grade for g in grades)
+    assert not (bare.root / "autograded" / "eve" / A / f"{NB}.ipynb").exists()
