@@ -1,7 +1,7 @@
 """Synthetic classes of submissions, built from the catalogue of tests/grading/ (not a test).
 
-Used by tests/test_robust_grading.py, tests/test_cli.py and bench/grading.py. The catalogue
-format and its parsing live in tests/test_grading.py.
+Used by tests/test_robust_grading.py, tests/test_class_grading.py, tests/test_cli.py and
+bench/grading.py. The catalogue format and its parsing live in tests/test_grading.py.
 """
 
 from __future__ import annotations
@@ -119,3 +119,18 @@ def submit(course: Course, student: str, assignment: str, content: Any) -> Path:
 def deepcopy(nb: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of a notebook."""
     return copy.deepcopy(nb)
+
+
+def class_submissions(course: Course, assignment: str) -> list[tg.Submission]:
+    """The solution, the unchanged release and every catalogue entry, with expected scores."""
+    return tg._submissions(assignment, notebook_name(assignment), source(assignment),
+                           release(course, assignment))
+
+
+def submit_class(course: Course, assignments: list[str]) -> dict[str, list[tg.Submission]]:
+    """Submit `class_submissions` of each assignment; return them by assignment."""
+    subs = {a: class_submissions(course, a) for a in assignments}
+    for a, listed in subs.items():
+        for sub in listed:
+            course.submit(a, sub.student, {notebook_name(a): sub.content})
+    return subs
