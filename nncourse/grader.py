@@ -585,8 +585,7 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
     result = NotebookResult(template.notebook, "graded", manual_answered=dict(plan.manual_answered),
                             notes=list(plan.notes))
     points = template.points
-    in_kernel = template.assignment in rules.IN_KERNEL_TESTS
-    base = {} if in_kernel else _setup_namespace(template)
+    base = _setup_namespace(template)
 
     verdicts: dict[str, CellResult] = {}
     carried: dict[str, Any] = {}
@@ -615,15 +614,8 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
             status = "ok"
             if step.kind == "test":
                 grade_id = step.grade_id or ""
-                if in_kernel:
-                    run = executor.run_cell(session.kernel, step.code, timeout)
-                    cell["outputs"], status = run.outputs, run.status
-                    if status == "timeout":
-                        cell["outputs"].append(_error_output(TimeoutError(
-                            f"the tests did not finish within {timeout:g} s")))
-                else:
-                    cell["outputs"] = run_test(session.link, base, step.code, grade_id, timeout,
-                                               carried)
+                cell["outputs"] = run_test(session.link, base, step.code, grade_id, timeout,
+                                           carried)
                 full = points.get(grade_id, 0.0)
                 score, passed, message = rules.cell_verdict(cell, full)
                 verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
@@ -824,10 +816,6 @@ def grade(
                            course.root / "feedback", course.root / "gradebook.db"]
                 for path in sandbox.lock_down(private):
                     log(f"nncourse: made {path} unreadable to other users")
-            for name in sorted(set(names) & rules.IN_KERNEL_TESTS):
-                log(f"nncourse: {name}: its tests run in the student's kernel, as under stock "
-                    "nbgrader (right for honest work, not protected against a notebook written "
-                    "to fool them; see nncourse.rules.IN_KERNEL_TESTS)")
             context = multiprocessing.get_context("spawn")
             slots = context.Queue()
             workers = max(1, min(jobs, len(work)))

@@ -72,15 +72,6 @@ TORCH_NAMESPACES = (
     "torch.autograd.functional",
 )
 
-# --- Where tests run -------------------------------------------------------------------------
-
-#: Assignments whose tests still run in the student's kernel under ``nncourse grade``, as under
-#: stock ``nbgrader autograde``: their tests hand live torch objects and optimiser instances to
-#: helpers that have not yet been split into kernel-side fixtures (`nncourse.fixtures`) and
-#: grader-side judgement. Their grades are right for honest work but NOT protected against a
-#: notebook written to fool the tests; ``nncourse grade`` says so for each of them.
-IN_KERNEL_TESTS = frozenset({"06_torch_training_loop", "07_mnist"})
-
 # --- Determinism ---------------------------------------------------------------------------------
 
 #: The seed given to NumPy's global generator, Python's `random` and torch before every test,

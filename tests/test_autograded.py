@@ -200,7 +200,7 @@ def test_feedback_export_and_a_manual_score(course: Course) -> None:
 
 @pytest.mark.slow
 def test_mnist(tmp_path: Path) -> None:
-    """07 (torch MNIST, in-kernel tests): the written answer waits; feedback works."""
+    """07 (torch MNIST, tests judged in the grader): the written answer waits; feedback works."""
     from nbgrader.api import Gradebook
 
     a, name = "07_mnist", cr.notebook_name("07_mnist")
