@@ -53,6 +53,23 @@ _real_print = builtins.print
 """
 
 
+# Each uses up a resource of the kernel's; the student's grade must not suffer for it (the
+# answers are right) and the run must go on.
+BAD_RESOURCES = {
+    # a folder tree 3,000 deep in the home (shutil.rmtree used to stop the whole run)
+    "deep-tree": "\nimport os\nos.chdir(os.path.expanduser('~'))\nfor _ in range(3000):\n"
+                 "    os.mkdir('d')\n    os.chdir('d')\nos.chdir(os.path.expanduser('~'))\n",
+    # 1 GB written to the home (a tmpfs of rules.DISK_LIMIT: the writes fail, the disk is safe)
+    "fills-disk": "\ntry:\n    with open('big', 'wb') as f:\n        for _ in range(20):\n"
+                  "            f.write(b'x' * (50 << 20))\nexcept OSError:\n    pass\n",
+    # five forked children of 1 GiB each (the kernel's memory cgroup counts them all)
+    "fork-memory": "\nimport os\n_kids = []\nfor _ in range(5):\n    _pid = os.fork()\n"
+                   "    if _pid == 0:\n        try:\n            _b = bytearray(1 << 30)\n"
+                   "        finally:\n            os._exit(0)\n    _kids.append(_pid)\n"
+                   "for _pid in _kids:\n    os.waitpid(_pid, 0)\n",
+}
+
+
 def _attack(course: Course) -> str:
     root = course.root
     return f"""
@@ -98,6 +115,15 @@ def _build_class(course: Course) -> dict[str, float]:
     add("import-error", cr.submission(course, A, {
         "answer_gates": "import not_a_module_at_all\n" + ref["answer_gates"]}), GATES)
     add("invalid-json", '{"cells": [ this is not json', ALL)
+    add("nested-json", '{"cells": ' + "[" * 100_000 + "]" * 100_000 + ', "nbformat": 4}', ALL)
+    nb = cr.submission(course, A)
+    nb["nbformat"] = 3
+    add("nbformat-3", nb, ALL)
+    add("not-utf8", json.dumps(cr.submission(course, A)).encode().replace(b"Perceptron",
+                                                                          b"Perc\xe9ptron"), ALL)
+    for student, code in BAD_RESOURCES.items():
+        add(student, cr.submission(course, A, {"answer_predict": ref["answer_predict"] + code}),
+            set())
     (course.submitted_dir / "missing" / A).mkdir(parents=True)
     (course.submitted_dir / "missing" / A / "notes.txt").write_text("forgot it")
     want["missing"] = 0.0
@@ -207,7 +233,8 @@ def test_summary_table_and_attention_list(graded: dict) -> None:
     table = out.split("Submissions needing attention:")[0]
     assert "correct" in table and "100/100" in table
     attention = out.split("Submissions needing attention:")[1]
-    for student in ("loop", "os-exit", "invalid-json", "missing", "deleted-tests",
+    for student in ("loop", "os-exit", "invalid-json", "nested-json", "nbformat-3", "not-utf8",
+                    "missing", "deleted-tests",
                     "emptied-tests", "retyped-tests", "repointed", "stripped", "duplicated"):
         assert f"{student}/{A}" in attention, student
     assert f"correct/{A}" not in attention
