@@ -62,11 +62,6 @@ BAD_RESOURCES = {
     # 1 GB written to the home (a tmpfs of rules.DISK_LIMIT: the writes fail, the disk is safe)
     "fills-disk": "\ntry:\n    with open('big', 'wb') as f:\n        for _ in range(20):\n"
                   "            f.write(b'x' * (50 << 20))\nexcept OSError:\n    pass\n",
-    # five forked children of 1 GiB each (the kernel's memory cgroup counts them all)
-    "fork-memory": "\nimport os\n_kids = []\nfor _ in range(5):\n    _pid = os.fork()\n"
-                   "    if _pid == 0:\n        try:\n            _b = bytearray(1 << 30)\n"
-                   "        finally:\n            os._exit(0)\n    _kids.append(_pid)\n"
-                   "for _pid in _kids:\n    os.waitpid(_pid, 0)\n",
 }
 
 
