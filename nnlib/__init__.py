@@ -7,13 +7,127 @@ Modules: functional (activations and their derivatives), losses (value and gradi
 layers (forward/backward pairs with a cache), nn (modules), optim (optimizers and schedules),
 gradcheck (finite differences), data (toy sets, DataLoader, MNIST), training (fit loops),
 plots (matplotlib pictures; imported on its own: `from nnlib import plots`).
+
+Names, argument order, defaults and results are torch's wherever torch has the concept; the
+deliberate differences are listed in DIFFERENCES_FROM_PYTORCH (rendered as the README's
+"Differences from PyTorch" table by differences_markdown(); tests/test_torch_parity.py
+keeps both true).
 """
 
 from nnlib import data, functional, gradcheck, layers, losses, nn, optim, training
 from nnlib.random import manual_seed
 
+# nnlib name(s) -> (the difference, why). A key of several names (", ") shares a row; a key
+# with " (" names a difference of behaviour, checked one by one in tests/test_torch_parity.py;
+# every other difference of signature must name its parameters in `backticks`.
+DIFFERENCES_FROM_PYTORCH: dict[str, tuple[str, str]] = {
+    "*": (
+        "torch's `size_average` and `reduce` (deprecated), `foreach`, `fused`, `capturable`, "
+        "`differentiable`, `_stacklevel` and the `*args`/`**kwargs` catch-all of "
+        "`Module`, `Sigmoid`, `Tanh`, `Identity`, `state_dict` are absent",
+        "speed, compilation and legacy switches that a NumPy CPU library has no use for",
+    ),
+    "nn.Module (backward)": (
+        "gradients come from `model.backward(criterion.backward())`, not `loss.backward()`; a "
+        "loss value is a NumPy float (it has `.item()`), not a tensor",
+        "the course writes backpropagation out; there is no autograd",
+    ),
+    "nn.Parameter": (
+        "no `requires_grad`; `data` is a NumPy array",
+        "no autograd: every Parameter is trained",
+    ),
+    "nn.Module.forward": (
+        "`forward(input)` takes one `input` (torch: `*input`)",
+        "every nnlib module has one input; losses take (input, target)",
+    ),
+    "nn.Module.to": (
+        "`to(dtype)` takes a NumPy dtype only",
+        "CPU only: no devices to move to",
+    ),
+    "nn.Linear": (
+        "extra keyword-only `init` and `rng`; `device` may only be None or 'cpu'",
+        "the lessons compare initialisations and seed each layer",
+    ),
+    "nn.Linear (init)": (
+        "default init='he': weight normal with std sqrt(2 / in_features), bias 0; torch's "
+        "U(-1/sqrt(in), 1/sqrt(in)) for weight and bias is init='uniform'",
+        "He initialisation suits the ReLU networks the lessons train",
+    ),
+    "nn.Linear (shapes)": (
+        "input must be (N, in_features); torch also takes (in_features,) and (N, *, in_features)",
+        "the lessons' batches are matrices; the shape check gives a clearer message",
+    ),
+    "nn.Dropout": (
+        "extra keyword-only `rng` (a seed or Generator for the masks)",
+        "reproducible masks in a lesson without seeding everything",
+    ),
+    "F.softmax (dim=None)": (
+        "without dim, the same implicit choice as torch but no deprecation warning",
+        "the lessons call softmax(logits) on vectors and (N, C) batches, where it is the last axis",
+    ),
+    "F.mse_loss, losses.mse_loss, nn.MSELoss": (
+        "no `weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
+        "the plain formula of lesson 5",
+    ),
+    "F.binary_cross_entropy, losses.binary_cross_entropy, nn.BCELoss": (
+        "no `weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
+        "the plain formula of lesson 5",
+    ),
+    "F.binary_cross_entropy_with_logits, losses.binary_cross_entropy_with_logits, "
+    "nn.BCEWithLogitsLoss": (
+        "no `weight`, `pos_weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
+        "the plain formula of lesson 5",
+    ),
+    "F.cross_entropy, losses.cross_entropy, nn.CrossEntropyLoss": (
+        "no `weight`, `ignore_index`, `label_smoothing`; `reduction` is the 3rd argument (in "
+        "the module: keyword-only); input must be (N, C)",
+        "the plain formula of lesson 5",
+    ),
+    "losses (gradient)": (
+        "nnlib.losses functions return `(loss, grad)`, the gradient with respect to input",
+        "explicit backward: a loss module's backward() returns that gradient",
+    ),
+    "optim.StepLR, optim.CosineAnnealingLR, optim.LRScheduler": (
+        "no `last_epoch` (a schedule starts at epoch 0)",
+        "resuming a schedule is beyond the course",
+    ),
+    "optim.LRScheduler.step": (
+        "no `epoch` argument (deprecated in torch)",
+        "one step() per epoch is the only use",
+    ),
+    "optim.Optimizer (state_dict)": (
+        "optimisers have no state_dict() / load_state_dict()",
+        "the course saves model weights only",
+    ),
+    "data.DataLoader": (
+        "takes `data`, a tuple of arrays (torch: a `dataset`); `batch_size` defaults to 64 "
+        "(torch: 1) and `shuffle` to False (torch: None); `seed` instead of `generator`; "
+        "`drop_last` is the 5th argument; no `sampler`, `batch_sampler`, `num_workers`, "
+        "`collate_fn`, `pin_memory`, `timeout`, `worker_init_fn`, `multiprocessing_context`, "
+        "`prefetch_factor`, `persistent_workers`, `pin_memory_device`, `in_order`",
+        "NumPy arrays in memory need no Dataset, workers or pinning",
+    ),
+    "data.one_hot": (
+        "`one_hot(y, num_classes=None)` gives float64 rows; torch's "
+        "`one_hot(tensor, num_classes=-1)` (int64) is nnlib.functional.one_hot",
+        "float rows serve directly as cross-entropy target probabilities",
+    ),
+}
+
+
+def differences_markdown() -> str:
+    """DIFFERENCES_FROM_PYTORCH as the Markdown table in the README."""
+    lines = ["| nnlib | difference from PyTorch | why |", "| --- | --- | --- |"]
+    for key, (what, why) in DIFFERENCES_FROM_PYTORCH.items():
+        names = "all" if key == "*" else ", ".join(f"`{k}`" for k in key.split(", "))
+        lines.append(f"| {names} | {what} | {why} |")
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
+    "DIFFERENCES_FROM_PYTORCH",
     "data",
+    "differences_markdown",
     "functional",
     "gradcheck",
     "layers",

@@ -96,10 +96,13 @@ def tanh_backward(dout: np.ndarray, cache) -> np.ndarray:
 
 def dropout_forward(x: np.ndarray, p: float, training: bool, rng: np.random.Generator):
     """Inverted dropout: zero each entry with probability p and scale the rest by 1 / (1 - p)."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x, None
+    if p == 1.0:  # everything dropped (torch returns zeros too)
+        keep = np.zeros(np.shape(x), dtype=np.asarray(x).dtype)
+        return x * keep, keep
     keep = (rng.random(x.shape, dtype=np.float32) >= p).astype(x.dtype) / (1.0 - p)
     return x * keep, keep
 

@@ -27,10 +27,11 @@ _BCE_EPS = 1e-12
 
 def _reduce(values: np.ndarray, grad: np.ndarray, reduction: str, n: int):
     """Apply a reduction to per-element losses and scale the gradient to match."""
+    # np.float64 is a Python float that also has torch's loss.item().
     if reduction == "mean":
-        return float(np.sum(values) / n), grad / n
+        return np.float64(np.sum(values) / n), grad / n
     if reduction == "sum":
-        return float(np.sum(values)), grad
+        return np.float64(np.sum(values)), grad
     return values, grad
 
 
@@ -105,7 +106,7 @@ def cross_entropy(input: np.ndarray, target: np.ndarray, reduction: str = "mean"
         labels = check_labels(target, n_classes, n, "target")
         probs = np.zeros_like(logits)
         probs[np.arange(n), labels] = 1.0
-    log_p = F.log_softmax(logits, axis=1)
+    log_p = F.log_softmax(logits, dim=1)
     values = -np.sum(probs * log_p, axis=1)
     grad = np.exp(log_p) * probs.sum(axis=1, keepdims=True) - probs
     return _reduce(values, grad, reduction, n)

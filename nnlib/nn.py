@@ -20,6 +20,7 @@ forward pass and forgets the caches of the previous one.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
 
 import numpy as np
@@ -33,8 +34,8 @@ from nnlib.random import get_rng
 class Parameter:
     """A trainable array `.data` with its gradient `.grad` (None until a backward pass)."""
 
-    def __init__(self, data: np.ndarray) -> None:
-        self.data = np.asarray(data)
+    def __init__(self, data: np.ndarray | None = None) -> None:
+        self.data = np.empty(0, dtype=np.float32) if data is None else np.asarray(data)
         self.grad: np.ndarray | None = None
 
     @property
@@ -95,7 +96,7 @@ class Module:
         self._uses_left = 0  # how many of them backward has not used yet
         self._cache = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, input: np.ndarray) -> np.ndarray:
         """Compute the output and keep what backward needs."""
         raise NotImplementedError
 
@@ -110,7 +111,7 @@ class Module:
                 yield name, value
 
     def named_parameters(
-        self, prefix: str = "", remove_duplicate: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
         """All parameters of this module and its children, named like PyTorch ('0.weight').
 
@@ -118,28 +119,36 @@ class Module:
         first name; remove_duplicate=False lists it under every name (as state_dict does).
         """
         seen = set()
-        for name, p in self._every_named_parameter(prefix):
+        for name, p in self._every_named_parameter(prefix, recurse):
             if remove_duplicate and id(p) in seen:
                 continue
             seen.add(id(p))
             yield name, p
 
-    def _every_named_parameter(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+    def _every_named_parameter(
+        self, prefix: str, recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child._every_named_parameter(prefix + name + ".")
+        if recurse:
+            for name, child in self.named_children():
+                yield from child._every_named_parameter(prefix + name + ".")
 
-    def parameters(self) -> list[Parameter]:
-        """List of all parameters, each once (what an optimizer updates)."""
-        return [p for _, p in self.named_parameters()]
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """An iterator over all parameters, each once (what an optimizer updates).
 
-    def modules(self) -> Iterator[Module]:
+        As in torch it is an iterator: `next(model.parameters())` is the first one, and a
+        second loop needs a fresh call (or `list(model.parameters())`).
+        """
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
         """This module and every module below it, each once (as in torch)."""
         seen = set()
         for m in self._every_module():
-            if id(m) not in seen:
+            if id(m) not in seen or not remove_duplicate:
                 seen.add(id(m))
                 yield m
 
@@ -148,13 +157,15 @@ class Module:
         for _, child in self.named_children():
             yield from child._every_module()
 
-    def zero_grad(self) -> None:
-        """Forget accumulated gradients (sets every .grad to None, as PyTorch does)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget accumulated gradients: every .grad to None (set_to_none=False: to zeros)."""
         for p in self.parameters():
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def train(self, mode: bool = True) -> Module:
-        """Switch to training mode (dropout active); returns self."""
+        """Switch to training mode (dropout active), or with mode=False to eval; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
         for m in self.modules():
             m.training = mode
         return self
@@ -182,25 +193,44 @@ class Module:
         """Total number of trainable numbers."""
         return sum(p.data.size for p in self.parameters())
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter array, by name."""
-        names = self.named_parameters(remove_duplicate=False)  # torch keeps every name
-        return {name: p.data.copy() for name, p in names}
+    def state_dict(
+        self, *args, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, np.ndarray]:
+        """A copy of every parameter array, by name (keep_vars=True: the Parameters themselves)."""
+        if args:
+            raise TypeError("state_dict takes keyword arguments only (as torch recommends)")
+        state = {} if destination is None else destination
+        # torch keeps every name of a parameter used twice
+        for name, p in self.named_parameters(prefix=prefix, remove_duplicate=False):
+            state[name] = p if keep_vars else p.data.copy()
+        return state
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays from `state` (as made by state_dict) into the parameters."""
+    def load_state_dict(
+        self, state_dict: dict[str, np.ndarray], strict: bool = True, assign: bool = False
+    ):
+        """Copy arrays from `state_dict` (as made by state_dict()) into the parameters.
+
+        As in torch: strict=False allows missing and unexpected keys, the return value names
+        them (missing_keys, unexpected_keys), and assign=True uses the arrays themselves
+        instead of copies.
+        """
         own = dict(self.named_parameters(remove_duplicate=False))
-        if set(own) != set(state):
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        if strict and (missing or unexpected):
             raise ValueError(
-                f"state_dict keys do not match: missing {sorted(set(own) - set(state))}, "
-                f"unexpected {sorted(set(state) - set(own))}"
+                f"state_dict keys do not match: missing {missing}, unexpected {unexpected}"
             )
         for name, p in own.items():
-            if state[name].shape != p.shape:
+            if name not in state_dict:
+                continue
+            value = np.asarray(state_dict[name])
+            if value.shape != p.shape:
                 raise ValueError(
-                    f"state_dict[{name!r}] has shape {state[name].shape}, parameter has {p.shape}"
+                    f"state_dict[{name!r}] has shape {value.shape}, parameter has {p.shape}"
                 )
-            p.data = np.array(state[name], dtype=p.data.dtype)
+            p.data = value if assign else np.array(value, dtype=p.data.dtype)
+        return _IncompatibleKeys(missing, unexpected)
 
     def extra_repr(self) -> str:
         """Settings shown inside the module's repr."""
@@ -212,6 +242,9 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Linear(Module):
@@ -227,11 +260,16 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
+        device: str | None = None,
+        dtype: type | None = None,
+        *,
         init: str = "he",
         rng: np.random.Generator | int | None = None,
-        dtype: type = np.float32,
     ) -> None:
         super().__init__()
+        if device not in (None, "cpu"):
+            raise ValueError(f"nnlib runs on the CPU only, got device={device!r}")
+        dtype = np.float32 if dtype is None else dtype
         for name, size in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(size, bool) or not isinstance(size, int | np.integer):
                 raise TypeError(f"{name} must be an integer, got {size!r}")
@@ -263,10 +301,10 @@ class Linear(Module):
         else:
             self.bias = Parameter(np.zeros(out_features, dtype=dtype))
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x (N, in_features) -> (N, out_features)."""
+    def forward(self, input: np.ndarray) -> np.ndarray:
+        """input (N, in_features) -> (N, out_features)."""
         b = None if self.bias is None else self.bias.data
-        out, cache = layers.linear_forward(x, self.weight.data, b)
+        out, cache = layers.linear_forward(input, self.weight.data, b)
         self.save_for_backward(cache)
         return out
 
@@ -285,83 +323,121 @@ class Linear(Module):
         )
 
 
-class _Activation(Module):
-    """An elementwise activation from nnlib.functional, with its derivative for backward."""
+class _Elementwise(Module):
+    """An elementwise activation: forward keeps its input z, backward returns dout * f'(z)."""
 
-    name = ""
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """f'(z), elementwise."""
+        raise NotImplementedError
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__()
-        self.kwargs = kwargs
-
-    def forward(self, z: np.ndarray) -> np.ndarray:
+    def forward(self, input: np.ndarray) -> np.ndarray:
         """Apply the activation elementwise."""
-        out, cache = layers.activation_forward(z, self.name, **self.kwargs)
-        self.save_for_backward(cache)
+        z = as_float_array(input, "input")
+        out = self.function(z)
+        # In place (ReLU(inplace=True)), z now holds out: same sign, so the same derivative.
+        self.save_for_backward(z)
         return out
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """f(z), elementwise."""
+        raise NotImplementedError
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dL/dz = dL/dout * f'(z)."""
-        return layers.activation_backward(dout, self.saved_for_backward())
+        return dout * self.derivative(self.saved_for_backward())
+
+
+class ReLU(_Elementwise):
+    """max(0, z); inplace=True overwrites the input array, as in torch."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def function(self, z):
+        return F.relu(z, inplace=self.inplace)
+
+    def derivative(self, z):
+        return F.relu_derivative(z)
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return "inplace=True" if self.inplace else ""
 
 
-class ReLU(_Activation):
-    """max(0, z)."""
-
-    name = "relu"
-
-
-class Sigmoid(_Activation):
+class Sigmoid(_Elementwise):
     """1 / (1 + exp(-z))."""
 
-    name = "sigmoid"
+    def function(self, z):
+        return F.sigmoid(z)
+
+    def derivative(self, z):
+        return F.sigmoid_derivative(z)
 
 
-class Tanh(_Activation):
+class Tanh(_Elementwise):
     """tanh(z)."""
 
-    name = "tanh"
+    def function(self, z):
+        return F.tanh(z)
+
+    def derivative(self, z):
+        return F.tanh_derivative(z)
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(_Elementwise):
     """z if z > 0 else negative_slope * z."""
 
-    name = "leaky_relu"
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__(negative_slope=negative_slope)
+    def function(self, z):
+        return F.leaky_relu(z, self.negative_slope, inplace=self.inplace)
+
+    def derivative(self, z):
+        return F.leaky_relu_derivative(z, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class GELU(_Activation):
+class GELU(_Elementwise):
     """z * Phi(z); approximate='tanh' for the tanh formula."""
 
-    name = "gelu"
-
     def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-        super().__init__(approximate=approximate)
+        self.approximate = approximate
+
+    def function(self, z):
+        return F.gelu(z, self.approximate)
+
+    def derivative(self, z):
+        return F.gelu_derivative(z, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Softmax(Module):
     """Softmax along `dim`. For training use CrossEntropyLoss on logits instead."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        """Probabilities along `dim`."""
-        out = F.softmax(z, axis=self.dim)
+    def forward(self, input: np.ndarray) -> np.ndarray:
+        """Probabilities along `dim` (without one, torch's rule: the last axis of 1-D/2-D input)."""
+        out = F.softmax(input, dim=self.dim)
         self.save_for_backward(out)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Jacobian-vector product of softmax."""
-        return F.softmax_backward(dout, self.saved_for_backward(), axis=self.dim)
+        out = self.saved_for_backward()
+        return F.softmax_backward(dout, out, dim=F._softmax_dim(out.ndim, self.dim))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -370,9 +446,9 @@ class Softmax(Module):
 class Identity(Module):
     """Returns its input unchanged."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x."""
-        return x
+    def forward(self, input: np.ndarray) -> np.ndarray:
+        """input."""
+        return input
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout."""
@@ -382,18 +458,29 @@ class Identity(Module):
 class Dropout(Module):
     """Inverted dropout: in training, zero entries with probability p and rescale by 1/(1-p)."""
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        inplace: bool = False,
+        *,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
         self.p = p
+        self.inplace = inplace
         # An integer seed becomes one generator here, so that each call draws a new mask.
         self._rng = rng if rng is None else get_rng(rng)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, input: np.ndarray) -> np.ndarray:
         """Drop entries in training mode; identity in eval mode."""
+        x = input
         out, mask = layers.dropout_forward(x, self.p, self.training, get_rng(self._rng))
         self.save_for_backward(mask)
+        if self.inplace and out is not x and isinstance(x, np.ndarray):
+            x[...] = out
+            return x
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -401,49 +488,85 @@ class Dropout(Module):
         return layers.dropout_backward(dout, self.saved_for_backward())
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Flatten(Module):
-    """Reshape (N, d1, d2, ...) to (N, d1 * d2 * ...), e.g. 28x28 images to 784 features."""
+    """Merge the axes start_dim..end_dim into one, e.g. (N, 28, 28) images to (N, 784)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Flatten all but the batch dimension."""
-        x = as_float_array(x, "x")
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: np.ndarray) -> np.ndarray:
+        """Flatten the axes from start_dim to end_dim (by default all but the batch axis)."""
+        x = as_float_array(input, "input")
         self.save_for_backward(x.shape)
-        return x.reshape(x.shape[0], -1)
+        if x.ndim == 0:
+            return x.reshape(1)
+        start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
+        if start > end:
+            raise ValueError(
+                f"start_dim {self.start_dim} comes after end_dim {self.end_dim} for shape {x.shape}"
+            )
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Restore the input's shape."""
         return dout.reshape(self.saved_for_backward())
 
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
 
 class Sequential(Module):
-    """Modules applied one after another; backward runs them in reverse order."""
+    """Modules applied one after another; backward runs them in reverse order.
 
-    def __init__(self, *modules: Module) -> None:
+    As in torch: Sequential(m1, m2, ...) names the children '0', '1', ...; Sequential(OrderedDict)
+    uses the dict's names; append adds one; a slice is a Sequential.
+    """
+
+    def __init__(self, *args: Module) -> None:
         super().__init__()
-        for i, m in enumerate(modules):
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            named = list(args[0].items())
+        else:
+            named = [(str(i), m) for i, m in enumerate(args)]
+        for i, (_, m) in enumerate(named):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential takes Modules, argument {i} is {type(m).__name__}")
-        self.layers = list(modules)
+        self._names = [name for name, _ in named]
+        self.layers = [m for _, m in named]
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """Children named by position, '0', '1', ..."""
-        for i, m in enumerate(self.layers):
-            yield str(i), m
+        """Children with their names, by default by position '0', '1', ..."""
+        yield from zip(self._names, self.layers, strict=True)
 
-    def __getitem__(self, i: int) -> Module:
+    def append(self, module: Module) -> Sequential:
+        """Add a module at the end; returns self."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
+        self._names.append(str(len(self.layers)))
+        self.layers.append(module)
+        return self
+
+    def __getitem__(self, i: int | slice) -> Module:
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(list(self.named_children())[i]))
         return self.layers[i]
 
     def __len__(self) -> int:
         return len(self.layers)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Feed x through every module in order."""
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def forward(self, input: np.ndarray) -> np.ndarray:
+        """Feed the input through every module in order."""
         for m in self.layers:
-            x = m(x)
-        return x
+            input = m(input)
+        return input
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Feed the gradient back through every module in reverse order."""
@@ -455,7 +578,7 @@ class Sequential(Module):
 class _Loss(Module):
     """A loss module: forward(input, target) returns a float, backward() returns dLoss/dinput."""
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, *, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = reduction
         self._grad = None

@@ -324,7 +324,8 @@ def fit(
     bar = _epoch_bar(epochs, progress)
     for _ in bar:
         start = time.perf_counter()
-        lr = getattr(optimizer, "lr", None)
+        groups = getattr(optimizer, "param_groups", None)  # torch's place for the rate
+        lr = groups[0]["lr"] if groups else getattr(optimizer, "lr", None)
         model.train()
         totals = _Totals(rule)
         for xb, yb in _batches(train_loader):

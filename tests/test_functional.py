@@ -130,9 +130,9 @@ def test_step_matches_heaviside_and_has_zero_derivative(z):
 def test_softmax_and_log_softmax_values_match_torch(za):
     z, axis = za
     zt = torch.tensor(z)
-    s = F.softmax(z, axis=axis)
+    s = F.softmax(z, dim=axis)
     assert_close(s, torch.softmax(zt, dim=axis))
-    assert_close(F.log_softmax(z, axis=axis), torch.log_softmax(zt, dim=axis))
+    assert_close(F.log_softmax(z, dim=axis), torch.log_softmax(zt, dim=axis))
     np.testing.assert_allclose(s.sum(axis=axis), 1.0, rtol=1e-12)
 
 
@@ -143,7 +143,7 @@ def test_softmax_backward_matches_autograd(za, seed):
     g = np.random.default_rng(seed).normal(size=z.shape)
     zt = torch.tensor(z, requires_grad=True)
     (expected,) = torch.autograd.grad(torch.softmax(zt, dim=axis), zt, torch.tensor(g))
-    assert_close(F.softmax_backward(g, F.softmax(z, axis=axis), axis=axis), expected)
+    assert_close(F.softmax_backward(g, F.softmax(z, dim=axis), dim=axis), expected)
 
 
 @FAST
@@ -237,8 +237,8 @@ def test_softmax_and_log_softmax_of_logits_around_1e4_are_finite_and_silent(capf
     z = 1e4 + small
     z_mixed = np.array([[1e4, -1e4, 0.0, 2e4]])
     with strict_numerics():
-        s = F.softmax(z, axis=1)
-        ls = F.log_softmax(z, axis=1)
+        s = F.softmax(z, dim=1)
+        ls = F.log_softmax(z, dim=1)
         s_mixed = F.softmax(z_mixed)
         ls_mixed = F.log_softmax(z_mixed)
         jac = F.softmax_jacobian(z[0])

@@ -211,7 +211,7 @@ MODULE_CASES = {
 def test_parameter_free_modules_match_torch(case, shape, seed):
     ours_cls, torch_cls, kwargs = MODULE_CASES[case]
     module, ref = ours_cls(**kwargs), torch_cls(**kwargs)
-    assert module.parameters() == []
+    assert list(module.parameters()) == []
     rng = np.random.default_rng(seed)
     x = 3.0 * nonzero_normal(rng, shape)
     xt = tt(x, True)
@@ -485,8 +485,8 @@ def test_module_used_twice_is_listed_once_like_torch():
     names = [name for name, _ in model.named_parameters()]
     assert names == [name for name, _ in ref.named_parameters()]
     assert names == ["0.weight", "0.bias", "3.weight", "3.bias"]
-    assert len(model.parameters()) == len(list(ref.parameters())) == 4
-    assert model.parameters()[0] is model[2].weight
+    assert len(list(model.parameters())) == len(list(ref.parameters())) == 4
+    assert next(model.parameters()) is model[2].weight
     assert model.num_parameters() == sum(q.numel() for q in ref.parameters())
     assert list(model.state_dict()) == list(ref.state_dict())  # every name, as torch
     assert len(list(model.modules())) == len(list(ref.modules())) == 4
@@ -726,7 +726,7 @@ def test_parameter_names_and_shapes_match_torch_sequential():
     for (name, p), (_, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
         assert p.shape == tuple(q.shape), name
     assert model.num_parameters() == sum(q.numel() for q in ref.parameters())
-    assert model.parameters() == [p for _, p in model.named_parameters()]
+    assert list(model.parameters()) == [p for _, p in model.named_parameters()]
 
 
 def test_state_dict_round_trip_restores_outputs_and_is_a_copy():
@@ -749,7 +749,7 @@ def test_state_dict_round_trip_restores_outputs_and_is_a_copy():
     state["1.weight"][:] = 0.0
     np.testing.assert_array_equal(other(x), expected)
     assert np.any(model.state_dict()["1.weight"] != 0)
-    model.parameters()[0].data[:] = 0.0
+    next(model.parameters()).data[:] = 0.0
     np.testing.assert_array_equal(other(x), expected)
 
 

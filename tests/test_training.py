@@ -245,7 +245,7 @@ def test_scheduler_steps_once_per_epoch_and_lr_is_recorded():
         model, nn.CrossEntropyLoss(), opt, TinyLoader(X, y, 5), 3, scheduler=sched, progress=False
     )
     assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
-    assert opt.lr == pytest.approx(0.0125)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0125)
 
 
 def test_a_used_up_generator_is_an_error():
