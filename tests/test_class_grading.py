@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::Warning")]  # SQLAlchemy chatter
 
 #: Assignments of which one wrong entry is graded a second time, with ``--jobs 1``.
-REGRADED = ("03_forward_and_losses", "05_optimizers", "07_mnist")
+REGRADED = ("05_optimizers",)
 
 
 @dataclass
