@@ -48,14 +48,28 @@ def _course(args: argparse.Namespace):  # noqa: ANN202 - a Course, imported lazi
     return Course(instructor_root(args), db_url=args.db_url)
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
-    """Start JupyterLab in the course folder, opened on the first lesson."""
-    root = course_root()
-    command = [sys.executable, "-m", "jupyter", "lab", "lessons/01_neuron.ipynb"]
-    if args.no_browser:
+def lab_command(root: Path, jupyter_args: list[str], *, no_browser: bool = False,
+                as_root: bool = False) -> list[str]:
+    """The JupyterLab command line: the whole course folder as the server's root (lessons and
+    exercises both reachable), opened on lesson 1; ``jupyter_args`` pass through."""
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
+               "--LabApp.default_url=/lab/tree/lessons/01_neuron.ipynb"]
+    if no_browser:
         command.append("--no-browser")
-    command += args.jupyter_args
+    if as_root and "--allow-root" not in jupyter_args:
+        command.append("--allow-root")
+    return command + [a for a in jupyter_args if a != "--"]
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Start JupyterLab on the course folder, opened on the first lesson."""
+    root = course_root()
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    command = lab_command(root, args.jupyter_args, no_browser=args.no_browser, as_root=as_root)
     print(f"nncourse: starting JupyterLab in {root}", flush=True)
+    if as_root:
+        print("nncourse: running as root (a container?), so JupyterLab gets --allow-root",
+              flush=True)
     return subprocess.call(command, cwd=root, env=os.environ.copy())
 
 
@@ -228,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the nncourse command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "lab":  # JupyterLab's own options (--allow-root, --port=...) pass through
+        args.jupyter_args = [*unknown, *args.jupyter_args]
     return args.func(args)
 
 

@@ -150,3 +150,19 @@ def test_grade_without_isolation_warns_loudly_and_still_grades(
 def test_grade_exits_1_on_an_unknown_assignment(course, capsys) -> None:
     assert cli.main(["grade", "--course", str(course.root), "99_nothing", "--no-progress"]) == 1
     assert "no such assignment" in capsys.readouterr().err
+
+
+def test_lab_serves_the_whole_course_and_passes_jupyter_options_through(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command, **kw: seen.append(command) or 0)
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    assert cli.main(["lab", "--no-browser", "--port=9999", "--", "--ServerApp.token=x"]) == 0
+    (command,) = seen
+    root = next(a for a in command if a.startswith("--ServerApp.root_dir="))
+    assert Path(root.split("=", 1)[1]) == cli.course_root()  # lessons/ and exercises/ reachable
+    assert "--LabApp.default_url=/lab/tree/lessons/01_neuron.ipynb" in command
+    assert {"--no-browser", "--port=9999", "--ServerApp.token=x", "--allow-root"} <= set(command)
+    assert "lessons/01_neuron.ipynb" not in command  # a file argument would make lessons/ root
+    with pytest.raises(SystemExit):
+        cli.main(["grade", "--no-such-option"])
