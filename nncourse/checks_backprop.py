@@ -13,7 +13,8 @@ They build on `nncourse.checks` (same messages, same tripwires, same seeded gene
 * `check_optimizer` runs a student optimiser for several steps and compares the parameters,
   updated in place, with the expected ones after every step;
 * `torch_optimizer_path` gives those expected parameters from ``torch.optim`` in float64, and
-  `rule_path` / `variant_hints` the parameters of classic wrong update rules, to name them;
+  `variant_hints` turns the parameters of classic wrong update rules into hints that name them
+  (the rules themselves are in the hidden tests: an installed rule is one edit from an answer);
 * `race_finals` runs the race of assignment 05 with ``torch.optim`` and the student's settings.
 """
 
@@ -35,7 +36,6 @@ __all__ = [
     "check_optimizer",
     "race_finals",
     "read_settings",
-    "rule_path",
     "torch_optimizer_path",
     "train_with_nnlib",
     "variant_hints",
@@ -49,8 +49,6 @@ OPTIMIZER_LIBRARIES = (
     "torch.optim.Adam",
     "torch.optim.AdamW",
     "torch.optim.RMSprop",
-    "nncourse.checks_backprop.rule_path",
-    "nncourse.checks_backprop._rule_step",
     "nncourse.checks_backprop.torch_optimizer_path",
 )
 
@@ -352,84 +350,11 @@ def torch_optimizer_path(
     return path
 
 
-def _rule_step(rule: str, p: np.ndarray, g: np.ndarray, state: dict[str, Any], lr: float,
-               hyper: Mapping[str, Any], t: int) -> np.ndarray:
-    """One step of ``rule`` for one parameter: the new value (``state`` is updated)."""
-    if rule == "sgd":
-        return p - lr * g
-    if rule.startswith("momentum") or rule == "nesterov":
-        mu = hyper.get("momentum", 0.9)
-        v = state.get("v", np.zeros_like(p))
-        if rule == "momentum_lr_inside":
-            v = mu * v + lr * g
-            state["v"] = v
-            return p - v
-        if rule == "momentum_dampened":
-            v = mu * v + (1 - mu) * g
-        elif rule == "momentum_no_state":
-            v = g
-        else:
-            v = mu * v + g
-        state["v"] = v
-        return p - lr * (g + mu * v if rule == "nesterov" else v)
-    beta1, beta2 = hyper.get("betas", (0.9, 0.999))
-    eps = hyper.get("eps", 1e-8)
-    m = beta1 * state.get("m", np.zeros_like(p)) + (1 - beta1) * g
-    square = g if rule == "adam_g_not_squared" else g * g
-    v = beta2 * state.get("v", np.zeros_like(p)) + (1 - beta2) * square
-    state["m"], state["v"] = m, v
-    if rule == "adam_no_bias_correction":
-        m_hat, v_hat = m, v
-    else:
-        m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    with np.errstate(all="ignore"):
-        if rule == "adam_eps_inside":
-            return p - lr * m_hat / np.sqrt(v_hat + eps)
-        return p - lr * m_hat / (np.sqrt(v_hat) + eps)
-
-
-def rule_path(
-    rule: str,
-    params: Sequence[np.ndarray],
-    grads: Sequence[Sequence[np.ndarray]],
-    *,
-    lr: float,
-    lrs: Sequence[float | None] | None = None,
-    **hyper: Any,
-) -> list[list[np.ndarray]]:
-    """The parameters after every step of an update rule written with NumPy.
-
-    ``rule`` is a correct rule ("sgd", "momentum", "adam", as torch.optim) or a classic
-    mistake, used to recognise it: "momentum_lr_inside" (v = mu v + lr g, p -= v),
-    "momentum_dampened" (v = mu v + (1 - mu) g), "momentum_no_state" (the velocity is not
-    kept: plain SGD), "nesterov", "adam_no_bias_correction", "adam_eps_inside" (eps under the
-    square root), "adam_g_not_squared" and "adam_t_per_parameter" (the step counter advanced
-    once per parameter instead of once per step).
-    """
-    values = [np.array(p, dtype=np.float64) for p in params]
-    states: list[dict[str, Any]] = [{} for _ in values]
-    path: list[list[np.ndarray]] = []
-    counter = 0
-    for t, grads_t in enumerate(grads):
-        if lrs is not None and lrs[t] is not None:
-            lr = float(lrs[t])
-        for i, g in enumerate(grads_t):
-            if rule == "adam_t_per_parameter":
-                counter += 1
-                step_rule, step_t = "adam", counter
-            else:
-                step_rule, step_t = rule, t + 1
-            values[i] = _rule_step(step_rule, values[i], np.asarray(g, dtype=np.float64),
-                                   states[i], lr, hyper, step_t)
-        path.append([v.copy() for v in values])
-    return path
-
-
 def variant_hints(
     variants: Mapping[str, list[list[np.ndarray]]], messages: Mapping[str, str],
     expected: Sequence[Sequence[np.ndarray]],
 ) -> list[list[list[Hint]]]:
-    """``hints[t][i]`` for `check_optimizer` from paths of wrong rules (see `rule_path`).
+    """``hints[t][i]`` for `check_optimizer` from the paths of wrong update rules.
 
     A wrong rule is only named at a step where its values differ from the expected ones.
     """
