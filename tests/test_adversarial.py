@@ -3,10 +3,10 @@
 Every student here submits the unchanged release of 01_perceptron (it scores 0) plus code, in
 the first answer cell, that attacks the grading in one way: shadowing builtins, patching the
 test helpers through the heap or stack frames, rewriting or stopping the kernel's grading
-agent, objects that lie about their value, profile hooks, signal handlers, threads, killing
-the kernel's parents. The tests run in the grader's process and only plain data comes back from
-the kernel, so none of them may score above the blank notebook, and the correct students
-graded in the same run keep full marks.
+agent, objects that lie about their value, profile hooks, signal handlers, threads, ctypes
+writes into the interpreter's memory, killing the kernel's parents. The tests run in the
+grader's process and only plain data comes back from the kernel, so none of them may score
+above the blank notebook, and the correct students graded in the same run keep full marks.
 """
 
 from __future__ import annotations
@@ -136,6 +136,12 @@ try:
     os.killpg(0, signal.SIGKILL)
 except OSError:
     pass
+""",
+    "ctypes-memory": """
+import ctypes
+# Rewrite interpreter memory: the cached integers 0 and 1 swap values in this process.
+for _n in (0, 1):
+    ctypes.c_ssize_t.from_address(id(_n) + 3 * ctypes.sizeof(ctypes.c_ssize_t)).value = 1 - _n
 """,
     "deep-and-huge": """
 def predict(w, b, X):
