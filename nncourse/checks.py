@@ -391,22 +391,9 @@ def _describe(value: object) -> str:
     """A short description of a value that shows its type and shape, not its numbers."""
     if isinstance(value, remote.RemoteObject):
         return wire.describe(wire.Handle(value._remote_number, value._remote_type))
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} ({value.dtype})"
-    if value is None:
-        return "None"
-    if isinstance(value, bool | np.bool_):
-        return "a bool"
-    if isinstance(value, int | np.integer):
-        return "an integer"
-    if isinstance(value, float | np.floating):
-        return "a number"
-    if isinstance(value, tuple | list):
-        kind = "a tuple" if isinstance(value, tuple) else "a list"
-        return f"{kind} of {len(value)} items"
     if type(value).__module__.startswith("torch"):
         return f"a torch {type(value).__name__}"
-    return f"a {type(value).__name__}"
+    return wire.describe(value)
 
 
 def _describe_args(args: Sequence[object]) -> str:

@@ -314,13 +314,11 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 def _reseed() -> None:
     """Fresh random states, as a new process would have (the zygote's are shared by forks)."""
-    seed = int.from_bytes(os.urandom(4), "little")
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed(seed)
+    from nncourse import agent
+
+    agent.seed_everything(int.from_bytes(os.urandom(4), "little"))
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.manual_seed(seed)
         torch.set_num_threads(1)
 
 
