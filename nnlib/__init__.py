@@ -6,7 +6,8 @@
 Modules: functional (activations and their derivatives), losses (value and gradient),
 layers (forward/backward pairs with a cache), nn (modules), optim (optimizers and schedules),
 gradcheck (finite differences), data (toy sets, DataLoader, MNIST), training (fit loops),
-plots (matplotlib pictures; imported on its own: `from nnlib import plots`).
+plots (matplotlib pictures; imported on its own: `from nnlib import plots`), threads
+(`use_available_cpus()`: thread pools sized to the CPUs a container may really use).
 
 Names, argument order, defaults and results are torch's wherever torch has the concept; the
 deliberate differences are listed in DIFFERENCES_FROM_PYTORCH (rendered as the README's
@@ -16,6 +17,7 @@ keeps both true).
 
 from nnlib import data, functional, gradcheck, layers, losses, nn, optim, training
 from nnlib.random import manual_seed
+from nnlib.threads import use_available_cpus
 
 # nnlib name(s) -> (the difference, why). A key of several names (", ") shares a row; a key
 # with " (" names a difference of behaviour, checked one by one in tests/test_torch_parity.py;
@@ -136,5 +138,6 @@ __all__ = [
     "nn",
     "optim",
     "training",
+    "use_available_cpus",
 ]
 __version__ = "0.1.0"
