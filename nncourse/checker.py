@@ -8,7 +8,7 @@ from typing import Any
 
 from nncourse import rules
 
-__all__ = ["CheckResult", "check_notebook"]
+__all__ = ["CheckResult", "check_notebook", "summary"]
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,24 @@ class CheckResult:
 
 
 def _error(cell: dict[str, Any]) -> str:
+    """A cell's error as the notebook shows a failed check: its name and whole message.
+
+    The diagnosis, the expected and found values and the hint all stay; the traceback (the
+    test's and the checks' own frames) does not. Very long messages are cut.
+    """
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            first = str(out.get("evalue", "")).strip().splitlines()
-            return f"{out.get('ename')}: {first[0] if first else ''}".rstrip(": ")
+            lines = str(out.get("evalue", "")).strip("\n").rstrip().splitlines()
+            if len(lines) > rules.TRACEBACK_LINES:
+                cut = len(lines) - rules.TRACEBACK_LINES
+                lines = [*lines[:rules.TRACEBACK_LINES], f"... ({cut} more lines)"]
+            text = "\n".join(lines)
+            return f"{out.get('ename')}: {text}".rstrip(": ")
     return ""
+
+
+def _indented(message: str, prefix: str = "        ") -> str:
+    return "\n".join(prefix + line if line.strip() else "" for line in message.splitlines())
 
 
 def check_notebook(path: Path, timeout: float = 60.0) -> tuple[list[CheckResult], list[str]]:
@@ -75,11 +88,15 @@ def summary(results: list[CheckResult]) -> str:
         if r.kind == "hidden":
             lines.append(f"  ....  {r.cell:<24} {r.points:g} points, graded after you submit")
         elif r.kind == "answer":
-            lines.append(f"  FAIL  {r.cell:<24} the cell raised {r.message}")
+            first, _, rest = r.message.partition("\n")
+            lines.append(f"  FAIL  {r.cell:<24} the cell raised {first}")
+            if rest.strip():
+                lines.append(_indented(rest))
         else:
             status = "PASS" if r.passed else "FAIL"
-            lines.append(f"  {status}  {r.cell:<24} {r.points:g} points" +
-                         ("" if r.passed else f"\n        {r.message}"))
+            lines.append(f"  {status}  {r.cell:<24} {r.points:g} points")
+            if not r.passed and r.message.strip():
+                lines.append(_indented(r.message))
     failed = sum(1 for r in results if not r.passed)
     tests = [r for r in results if r.kind == "test"]
     passed = sum(1 for r in tests if r.passed)

@@ -12,7 +12,7 @@ from pathlib import Path
 import classroom as cr
 import pytest
 
-from nncourse import cli, release
+from nncourse import checker, cli, release, rules
 from nncourse.collect import collect
 
 A = "01_perceptron"
@@ -46,6 +46,45 @@ def test_check_fails_on_the_release_and_passes_a_correct_notebook(course, tmp_pa
     run = _nncourse("check", str(good))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "4 of 4 visible tests passed" in run.stdout and "FAIL" not in run.stdout
+
+
+def test_check_shows_the_whole_failure_message_but_no_traceback() -> None:
+    message = ("forward(x) returned the wrong values.\n"
+               "  expected: [0.5, 0.25]\n"
+               "  found:    [0.5, 0.5]\n"
+               "\n"
+               "Likely mistake: the bias is added twice.")
+    cell = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "hello\n"},
+                        {"output_type": "error", "ename": "GradingFailure", "evalue": message,
+                         "traceback": ["Traceback (most recent call last)",
+                                       "  File nncourse/checks.py, line 1, in assert_close"]}]}
+    error = checker._error(cell)
+    assert error == "GradingFailure: " + message
+    text = checker.summary([
+        checker.CheckResult("test_forward", "test", 5, False, error),
+        checker.CheckResult("answer_forward", "answer", 0, False, "NameError: name 'W' is "
+                            "not defined\nDid you run the cell above?"),
+        checker.CheckResult("test_shape", "test", 2, True)])
+    assert text.splitlines() == [
+        "  FAIL  test_forward             5 points",
+        "        GradingFailure: forward(x) returned the wrong values.",
+        "          expected: [0.5, 0.25]",
+        "          found:    [0.5, 0.5]",
+        "",
+        "        Likely mistake: the bias is added twice.",
+        "  FAIL  answer_forward           the cell raised NameError: name 'W' is not defined",
+        "        Did you run the cell above?",
+        "  PASS  test_shape               2 points",
+        "1 of 2 visible tests passed; 2 problem(s) to fix"]
+    assert "Traceback" not in text and "checks.py" not in text
+
+
+def test_check_cuts_a_huge_failure_message() -> None:
+    evalue = "\n".join(f"line {i}" for i in range(1000))
+    error = checker._error({"outputs": [{"output_type": "error", "ename": "E",
+                                         "evalue": evalue, "traceback": []}]})
+    lines = error.splitlines()
+    assert len(lines) == rules.TRACEBACK_LINES + 1 and lines[-1] == "... (940 more lines)"
 
 
 def test_check_exits_2_on_an_unreadable_notebook(tmp_path: Path) -> None:
