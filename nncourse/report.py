@@ -9,7 +9,7 @@ from pathlib import Path
 from nncourse.grader import load_results
 from nncourse.nbgrader_api import Course
 
-__all__ = ["grades_table", "write_csv", "write_png"]
+__all__ = ["csv_rows", "grades_table", "spreadsheet_text", "write_csv", "write_png"]
 
 
 def grades_table(course: Course) -> tuple[list[str], dict[str, dict[str, float | None]]]:
@@ -27,16 +27,35 @@ def grades_table(course: Course) -> tuple[list[str], dict[str, dict[str, float |
     return assignments, dict(sorted(table.items()))
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text: a leading ``'`` before a formula."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_rows(assignments: list[str],
+             table: dict[str, dict[str, float | None]]) -> list[list[str]]:
+    """The rows of grades.csv: text cells made safe, points as plain numbers, "" if missing."""
+    rows = [[spreadsheet_text(name) for name in ["student", *assignments]]]
+    for student, row in table.items():
+        rows.append([spreadsheet_text(student),
+                     *("" if row[a] is None else f"{row[a]:g}" for a in assignments)])
+    return rows
+
+
 def write_csv(course: Course, path: Path) -> Path:
-    """Write one row per student, one column per assignment (empty: not submitted)."""
+    """Write one row per student, one column per assignment (empty: not submitted).
+
+    Student ids and assignment names that start like a formula (``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return) get a leading ``'``, so that a spreadsheet does not run them.
+    """
     assignments, table = grades_table(course)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", *assignments])
-        for student, row in table.items():
-            writer.writerow([student, *("" if row[a] is None else f"{row[a]:g}"
-                                        for a in assignments)])
+        csv.writer(handle).writerows(csv_rows(assignments, table))
     return path
 
 

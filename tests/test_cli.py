@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import classroom as cr
 import pytest
 
-from nncourse import checker, cli, release, rules
+from nncourse import checker, cli, release, report, rules
 from nncourse.collect import collect
 
 A = "01_perceptron"
@@ -163,6 +164,23 @@ def test_collect_places_folders_and_zips_and_reports_the_rest(course, tmp_path: 
     assert "dave.zip" in text and "not a readable zip" in text
     assert "stray.ipynb" in text
     assert not (tmp_path / f"{NB}.ipynb").exists() and not list(tmp_path.parent.glob("*.ipynb"))
+
+
+# -------------------------------------------------------------------------------- report
+
+
+def test_report_csv_cells_that_look_like_formulas_are_written_as_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = {"=HYPERLINK(\"http://x\")": {A: 10.0}, "+1": {A: None}, "-x": {A: -2.5},
+             "@SUM(A1)": {A: 0.0}, "\tx": {A: 1.0}, "\rx": {A: 1.0}, "ann": {A: 100.0}}
+    monkeypatch.setattr(report, "grades_table", lambda _course: ([A, "=evil"], {
+        s: {A: row[A], "=evil": None} for s, row in table.items()}))
+    path = report.write_csv(None, tmp_path / "grades.csv")  # the table is given above
+    rows = list(csv.reader(path.open(newline="")))
+    assert rows[0] == ["student", A, "'=evil"]
+    assert rows[1:] == [["'=HYPERLINK(\"http://x\")", "10", ""], ["'+1", "", ""],
+                        ["'-x", "-2.5", ""], ["'@SUM(A1)", "0", ""], ["'\tx", "1", ""],
+                        ["'\rx", "1", ""], ["ann", "100", ""]]
 
 
 # ----------------------------------------------------------------------- grade, no sandbox
