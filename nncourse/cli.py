@@ -7,6 +7,10 @@
     nncourse grade [ASSIGNMENT]    autograde every submission, isolated and in parallel
     nncourse feedback              write per-student HTML feedback
     nncourse report                grades as CSV and a PNG summary
+
+The instructor commands work on the course folder found here or above (the one holding
+nbgrader_config.py), or on ``--course FOLDER``. Exit status 2: the command was called wrongly
+(not in a course folder, an unknown assignment), in a line or two.
 """
 
 from __future__ import annotations
@@ -30,22 +34,61 @@ def course_root() -> Path:
     )
 
 
+#: What an instructor command says when it is run outside a course.
+NOT_A_COURSE = "not a course folder (no nbgrader_config.py here or above)"
+
+
+class UsageError(Exception):
+    """A mistake in how a command was called; `main` prints it (a line or two), exits 2."""
+
+
+def find_course(start: Path) -> Path | None:
+    """The nearest folder holding nbgrader_config.py: ``start`` or one above it."""
+    from nncourse.nbgrader_api import CONFIG_FILE
+
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
+
+
 def instructor_root(args: argparse.Namespace) -> Path:
-    """The course folder of instructor commands: --course, else one with nbgrader_config.py."""
+    """The course folder of instructor commands: --course, else the one here or above.
+
+    Never the checkout nncourse was installed from: run elsewhere, the command stops.
+    """
+    from nncourse.nbgrader_api import CONFIG_FILE
+
     if args.course:
-        return Path(args.course).resolve()
-    for candidate in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (candidate / "nbgrader_config.py").is_file():
-            return candidate
-    raise SystemExit("nncourse: no nbgrader_config.py here; pass --course FOLDER")
+        root = Path(args.course).resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise UsageError(f"--course {args.course}: not a course folder (no {CONFIG_FILE} "
+                             "in it)")
+        return root
+    root = find_course(Path.cwd())
+    if root is None:
+        raise UsageError(f"{NOT_A_COURSE}\nrun it in the course folder, or pass --course "
+                         "FOLDER")
+    return root
 
 
 def _course(args: argparse.Namespace):  # noqa: ANN202 - a Course, imported lazily
     from nncourse.nbgrader_api import Course
 
+    root = instructor_root(args)
     warnings.filterwarnings("ignore", module="sqlalchemy")
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    return Course(instructor_root(args), db_url=args.db_url)
+    return Course(root, db_url=args.db_url)
+
+
+def _known_assignments(course, names: list[str]) -> None:  # noqa: ANN001 - a Course
+    """Stop with the list of the course's assignments when one of ``names`` is not one."""
+    known = course.source_assignments()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"no such assignment: {', '.join(unknown)}\nthe assignments of "
+                         f"{course.root} are: {', '.join(known) or '(none)'}")
 
 
 def lab_command(root: Path, jupyter_args: list[str], *, no_browser: bool = False,
@@ -95,6 +138,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from nncourse.release import release
 
     course = _course(args)
+    _known_assignments(course, args.assignments)
     leaks = release(course, args.assignments or None)
     for notebook, problems in leaks.items():
         for problem in problems:
@@ -143,6 +187,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from nncourse import grader
 
     course = _course(args)
+    _known_assignments(course, args.assignments)
     limits = grader.Limits(
         cell_timeout=args.cell_timeout or float(course.config.Execute.timeout or 60),
         notebook_timeout=args.notebook_timeout,
@@ -248,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "lab":  # JupyterLab's own options (--allow-root, --port=...) pass through
         args.jupyter_args = [*unknown, *args.jupyter_args]
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"nncourse {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The `nncourse` command line: check, release, collect, and grading without isolation."""
+"""The `nncourse` command line: check, release, collect, grading without isolation, and
+mistakes in calling it (outside a course folder, unknown assignments, a missing SOURCE).
+"""
 
 from __future__ import annotations
 
@@ -204,9 +206,63 @@ def test_grade_without_isolation_warns_loudly_and_still_grades(
     assert course.scores(A, "ben").autograded["hidden_predict"] == 0
 
 
-def test_grade_exits_1_on_an_unknown_assignment(course, capsys) -> None:
-    assert cli.main(["grade", "--course", str(course.root), "99_nothing", "--no-progress"]) == 1
-    assert "no such assignment" in capsys.readouterr().err
+@pytest.mark.parametrize("command", ["grade", "release"])
+def test_an_unknown_assignment_exits_2_listing_the_known_ones(course, capsys, command) -> None:
+    assert cli.main([command, "--course", str(course.root), "99_nothing"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"nncourse {command}: no such assignment: 99_nothing\n"
+                   f"the assignments of {course.root} are: {A}\n")
+
+
+# ------------------------------------------------------------------ outside a course folder
+
+
+INSTRUCTOR = ["release", "collect", "grade", "feedback", "report"]
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder that is no course, the current one."""
+    folder = tmp_path / "not-a-course"
+    folder.mkdir()
+    if cli.find_course(folder) is not None:
+        pytest.skip(f"{cli.find_course(folder)} holds an nbgrader_config.py")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.mark.parametrize("command", INSTRUCTOR)
+def test_instructor_commands_outside_a_course_stop_in_one_line(
+        elsewhere: Path, capsys, command: str) -> None:
+    args = [command, str(elsewhere)] if command == "collect" else [command]
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"nncourse {command}: not a course folder (no nbgrader_config.py here or "
+                   "above)\nrun it in the course folder, or pass --course FOLDER\n")
+    assert list(elsewhere.iterdir()) == []  # no reports/ or gradebook.db written here
+
+
+def test_outside_a_course_the_installed_checkout_is_not_used(elsewhere: Path) -> None:
+    reports = cr.REPO / "reports"
+    before = sorted(reports.rglob("*")) if reports.exists() else None
+    run = _nncourse("report", cwd=elsewhere)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("nncourse report: not a course folder")
+    assert (sorted(reports.rglob("*")) if reports.exists() else None) == before
+
+
+def test_the_course_is_found_from_a_folder_inside_it(course, monkeypatch) -> None:
+    monkeypatch.chdir(course.source_dir / A)
+    args = cli.build_parser().parse_args(["report"])
+    assert cli.instructor_root(args) == course.root
+
+
+def test_course_option_must_name_a_course_folder(tmp_path: Path, capsys) -> None:
+    assert cli.main(["grade", "--course", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"nncourse grade: --course {tmp_path}: not a course "
+                                       "folder (no nbgrader_config.py in it)\n")
 
 
 def test_lab_serves_the_whole_course_and_passes_jupyter_options_through(
