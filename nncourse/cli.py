@@ -3,14 +3,14 @@
     nncourse lab                   open the course in JupyterLab
     nncourse check NOTEBOOK        run a notebook's visible tests (students)
     nncourse release [ASSIGNMENT]  regenerate exercises/ from solutions/, checking for leaks
-    nncourse collect SOURCE        import submissions (folders or per-student zip files)
+    nncourse collect SOURCE        import submissions (per-student folders or zips, a class zip)
     nncourse grade [ASSIGNMENT]    autograde every submission, isolated and in parallel
     nncourse feedback              write per-student HTML feedback
     nncourse report                grades as CSV and a PNG summary
 
 The instructor commands work on the course folder found here or above (the one holding
 nbgrader_config.py), or on ``--course FOLDER``. Exit status 2: the command was called wrongly
-(not in a course folder, an unknown assignment), in a line or two.
+(not in a course folder, an unknown assignment, a SOURCE that is missing), in a line or two.
 """
 
 from __future__ import annotations
@@ -150,19 +150,32 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Ignored files (not notebooks) `nncourse collect` lists one by one.
+_SHOWN_IGNORED = 20
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
-    """Import submissions; exit 1 when nothing at all could be placed."""
-    from nncourse.collect import collect
+    """Import submissions; exit 1 when a submission was not placed or nothing was."""
+    from nncourse.collect import CollectError, collect
 
     course = _course(args)
-    report = collect(course, Path(args.source))
+    try:
+        report = collect(course, Path(args.source))
+    except CollectError as exc:
+        raise UsageError(str(exc)) from None
     for line in report.placed:
-        print(f"placed  {line}")
+        print(f"placed      {line}")
+    for line in report.chosen:
+        print(f"chose       {line}")
+    for line in report.ignored[:_SHOWN_IGNORED]:
+        print(f"ignored     {line}")
+    if len(report.ignored) > _SHOWN_IGNORED:
+        print(f"ignored     ... and {len(report.ignored) - _SHOWN_IGNORED} more files")
     for line in report.problems:
         print(f"NOT PLACED  {line}")
     print(f"nncourse collect: {len(report.placed)} notebooks placed, "
-          f"{len(report.problems)} problems")
-    return 0 if report.placed or not report.problems else 1
+          f"{len(report.problems)} problems, {len(report.ignored)} files ignored")
+    return 0 if report.placed and not report.problems else 1
 
 
 def _table(run) -> str:  # noqa: ANN001 - a grader.GradeRun
@@ -263,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     rel = instructor("release", "regenerate exercises/ and check it for leaks")
     rel.add_argument("assignments", nargs="*")
     rel.set_defaults(func=cmd_release)
-    col = instructor("collect", "import submissions from a folder of folders or zip files")
+    col = instructor("collect", "import submissions: a folder of student folders or zips, "
+                                "or one zip of the whole class")
     col.add_argument("source")
     col.set_defaults(func=cmd_collect)
     grade = instructor("grade", "autograde every submission")

@@ -159,12 +159,13 @@ def test_collect_places_folders_and_zips_and_reports_the_rest(course, tmp_path: 
         placed = course.submitted_dir / student / A / f"{NB}.ipynb"
         assert json.loads(placed.read_text()) == json.loads(nb), student
     assert len(report.placed) == 3
+    assert report.ignored == ["alice/readme.txt: not a notebook"]
     text = "\n".join(report.problems)
-    assert "readme.txt: not a notebook" in text
     assert "other.ipynb" in text and "no assignment has a notebook" in text
-    assert "a second perceptron.ipynb for carol" in text
     assert "dave.zip" in text and "not a readable zip" in text
     assert "stray.ipynb" in text
+    (chosen,) = report.chosen  # carol's two copies: one kept, the choice said
+    assert chosen.startswith(f"carol/{A}/{NB}.ipynb: kept carol.zip:") and "not used" in chosen
     assert not (tmp_path / f"{NB}.ipynb").exists() and not list(tmp_path.parent.glob("*.ipynb"))
 
 
@@ -263,6 +264,12 @@ def test_course_option_must_name_a_course_folder(tmp_path: Path, capsys) -> None
     assert cli.main(["grade", "--course", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (f"nncourse grade: --course {tmp_path}: not a course "
                                        "folder (no nbgrader_config.py in it)\n")
+
+
+def test_collect_a_missing_source_exits_2_without_a_traceback(course) -> None:
+    run = _nncourse("collect", "--course", str(course.root), "/missing")
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == "nncourse collect: /missing: no such file or folder\n"
 
 
 def test_lab_serves_the_whole_course_and_passes_jupyter_options_through(
