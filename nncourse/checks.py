@@ -787,15 +787,36 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-6) -> bool:
 
 
 def _matches_hint(found: np.ndarray, target: object) -> bool:
+    """Whether ``found`` is the wrong answer ``target`` (a value, or a predicate on ``found``).
+
+    A value may hold NaN or inf, for the wrong answers of unstable formulas: those entries
+    match where ``found`` has the same non-finite value, the others as in `_close`.
+    """
     try:
         if callable(target):
             return bool(target(found))
-        return _close(found.astype(np.float64), np.asarray(target, dtype=np.float64))
+        f = found.astype(np.float64)
+        t = np.asarray(target, dtype=np.float64)
+        if f.shape != t.shape:
+            return False
+        odd = ~np.isfinite(t)
+        if not np.any(odd):
+            return _close(f, t)
+        if np.all(odd):
+            return False  # a hint that is NaN everywhere is one that never applies
+        same_odd = np.array_equal(f[odd], t[odd], equal_nan=True)
+        return bool(same_odd and np.all(np.isfinite(f[~odd])) and _close(f[~odd], t[~odd]))
     except Exception:
         return False
 
 
-def _factor_message(factor: float, batch: int | None) -> str | None:
+def _factor_message(factor: float, batch: int | None, size: int) -> str | None:
+    """The mistake a constant factor between found and expected points to, if any.
+
+    Any two numbers are some factor apart, so for a single number only the factors a
+    mistake explains (2, 1/2, the batch size) are named; the general "a constant factor"
+    only where several values share it.
+    """
     if np.isclose(factor, 1.0, rtol=1e-6):
         return None
     if batch and batch > 1 and np.isclose(factor, batch, rtol=1e-6):
@@ -812,7 +833,9 @@ def _factor_message(factor: float, batch: int | None) -> str | None:
         return "the result is twice too large: a stray factor 2?"
     if np.isclose(factor, 0.5, rtol=1e-6):
         return "the result is half of what it should be: a missing factor 2?"
-    return f"the result is off by a constant factor of about {factor:.4g}"
+    if size < 2:
+        return None
+    return f"every value is off by the same factor, about {factor:.4g}"
 
 
 def diagnose(
@@ -822,6 +845,7 @@ def diagnose(
     hints: Sequence[Hint] = (),
     batch: int | None = None,
     inputs: object = None,
+    warned: Sequence[str] = (),
 ) -> list[str]:
     """Name the likely mistakes that turn ``expected`` into ``found`` (an empty list if none).
 
@@ -829,7 +853,8 @@ def diagnose(
     given when ``found`` is close to ``value``) or ``(message, predicate)`` pairs (given when
     ``predicate(found)`` is true). ``batch`` is the number of values a mean runs over (to
     recognise a sum instead of a mean), ``inputs`` the elementwise input (to say for which
-    inputs the result is wrong).
+    inputs the result is wrong), ``warned`` the warnings the call gave (to say why a result
+    is NaN or inf). Each message names a mistake only when it explains the numbers found.
     """
     f = np.asarray(found)
     e = np.asarray(expected, dtype=np.float64)
@@ -838,15 +863,15 @@ def diagnose(
             return [message]
     if f.shape != e.shape:
         return _diagnose_shape(f.shape, e.shape)
+    low_precision = f.dtype.kind == "f" and f.dtype.itemsize < 8
     f = f.astype(np.float64)
     if np.any(~np.isfinite(f) & np.isfinite(e)):
-        return [
-            "some results are NaN or inf where the correct ones are finite: the computation "
-            "is not numerically stable (np.exp overflows for large inputs; rewrite the formula "
-            "so that np.exp only sees arguments <= 0, e.g. by subtracting the maximum)"
-        ]
+        return [_non_finite_message(warned)]
     if not np.all(np.isfinite(e)):
         return []
+    if low_precision and _close(f, e, rtol=10 * float(np.finfo(np.asarray(found).dtype).eps)):
+        return [f"the result is {np.asarray(found).dtype}, so it is rounded: keep the "
+                "computation in float64"]
     scale = float(np.max(np.abs(e), initial=0.0))
     if scale > 0 and np.all(np.abs(f) <= 1e-12 * scale):
         return ["the result is 0" if e.ndim == 0 else "the result is zero everywhere"]
@@ -859,7 +884,7 @@ def diagnose(
     if denominator > 0:
         factor = float(np.sum(f * e)) / denominator
         if np.isfinite(factor) and factor != 0 and _close(f, factor * e):
-            message = _factor_message(factor, batch)
+            message = _factor_message(factor, batch, e.size)
             if message:
                 return [message]
     difference = f - e
@@ -871,9 +896,23 @@ def diagnose(
     messages = []
     if inputs is not None:
         messages += _diagnose_region(f, e, np.asarray(inputs, dtype=np.float64))
-    if f.dtype != np.float64 and np.asarray(found).dtype.kind == "f":
-        messages.append("the result is not float64; keep the computation in float64")
     return messages
+
+
+def _non_finite_message(warned: Sequence[str]) -> str:
+    """Why results are NaN or inf where they should be finite, from NumPy's warnings."""
+    start = "some results are NaN or inf where the correct ones are finite"
+    text = " ".join(warned)
+    if "overflow" in text and "exp" in text:
+        return (f"{start}: np.exp overflowed (rewrite the formula so that np.exp only sees "
+                "arguments <= 0, e.g. by subtracting the maximum)")
+    if "divide by zero" in text or "invalid value encountered in divide" in text:
+        return (f"{start}: a division by zero (look at every denominator: which one can "
+                "be 0, for example in the first step?)")
+    if "overflow" in text:
+        return f"{start}: a value overflowed ({text})"
+    return (f"{start}: look for a division by zero, or an overflow (np.exp of large "
+            "numbers); NumPy's warnings, printed when you run it, say which")
 
 
 def _diagnose_shape(found: tuple[int, ...], expected: tuple[int, ...]) -> list[str]:
@@ -924,6 +963,7 @@ def assert_close(
     reveal: bool = False,
     batch: int | None = None,
     inputs: object = None,
+    warned: Sequence[str] = (),
 ) -> np.ndarray:
     """Check that ``found`` equals ``expected`` (an array or number) to within tolerance.
 
@@ -931,12 +971,16 @@ def assert_close(
     with the same shape. Otherwise raises a `GradingFailure` that says what was expected and
     what was found (the numbers themselves only with ``reveal``, for visible tests whose data
     the student can see anyway; otherwise shapes and ranges) and the likely mistake (see
-    `diagnose`). Returns ``found`` as an array.
+    `diagnose`; ``warned``: the warnings the call gave). ``found`` may be the `Outcome` of
+    `run`, whose warnings then count as ``warned``. Returns ``found`` as an array.
     """
+    if isinstance(found, Outcome):
+        warned = [*warned, *found.captured.runtime_warnings]
+        found = found.value
     f = as_array(found, what)
     e = np.asarray(expected, dtype=np.float64)
     if f.shape != e.shape:
-        reasons = diagnose(f, e, hints=hints, batch=batch, inputs=inputs)
+        reasons = diagnose(f, e, hints=hints, batch=batch, inputs=inputs, warned=warned)
         raise GradingFailure(
             f"{what} has the wrong shape: expected {e.shape}, found {f.shape}."
             + _likely(reasons)
@@ -954,7 +998,7 @@ def assert_close(
     with np.errstate(all="ignore"):
         relative = error / np.maximum(np.maximum(np.abs(f64), np.abs(e)), 1e-300)
     worst = float(np.nanmax(np.where(bad, relative, 0.0))) if np.any(np.isfinite(relative)) else 0
-    reasons = diagnose(f, e, hints=hints, batch=batch, inputs=inputs)
+    reasons = diagnose(f, e, hints=hints, batch=batch, inputs=inputs, warned=warned)
     count = int(np.count_nonzero(bad))
     allowed_text = "must match exactly" if rtol == 0 else f"allowed: {rtol:.0e}"
     lines = [
@@ -980,9 +1024,13 @@ def _likely(reasons: Sequence[str]) -> str:
 
 
 def assert_equal(
-    found: object, expected: object, *, what: str, hints: Sequence[Hint] = (), reveal: bool = True
+    found: object, expected: object, *, what: str, hints: Sequence[Hint] = (),
+    reveal: bool = False
 ) -> None:
-    """Check an exact value (an integer, a bool, a tuple length, ...)."""
+    """Check an exact value (an integer, a bool, a tuple length, ...).
+
+    The message shows the value found; the expected one only with ``reveal`` (visible tests).
+    """
     if found is expected or (type(found) is not np.ndarray and found == expected):
         return
     messages = [message for message, target in hints if _matches_hint(np.asarray(found), target)]
@@ -1023,10 +1071,11 @@ def check_output(
 ) -> np.ndarray:
     """`call` ``fn(*args)`` and `assert_close` its result to ``expected``; return the result."""
     what = what or f"{_name(fn)}({_describe_args(args)})"
-    found = call(fn, *args, what=what, forbid=forbid, also_forbid=also_forbid)
+    outcome = run(fn, *args, what=what, forbid=forbid, also_forbid=also_forbid)
     return assert_close(
-        found,
+        outcome.value,
         expected,
+        warned=outcome.captured.runtime_warnings,
         what=what,
         rtol=rtol,
         atol=atol,
