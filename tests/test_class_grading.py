@@ -11,6 +11,7 @@ then, per assignment:
   solution and the correct entries, 0 on every autograded test for the release, exactly the
   declared ``Loses:`` cells lost for a wrong entry; manual cells wait for a grader, or score 0
   when left as released. A mismatch is listed with the failure message of the cell;
+* every wrong entry's lost cells give the diagnosis it declares (``Says:``);
 * no output, failure message or line of the command's report shows a line of hidden test code
   (`test_grading.hidden_code_lines`), and every failed hidden test is a ``GradingFailure``
   diagnosis, not a raw exception;
@@ -128,6 +129,7 @@ def test_every_student_gets_the_scores_deserved(graded: Graded, assignment: str)
         found = scores.autograded
         for problem in tg.score_problems(sub, found, scores.manual, why):
             problems.append(problem + (f"\n    notes: {notes}" if notes else ""))
+        problems += tg.diagnosis_problems(sub.label, sub.says, why)
         recorded = {c.grade_id: c.score for nb in result.notebooks for c in nb.tests}
         if recorded != found:
             problems.append(f"{sub.label}: {grader.RESULTS_FILE} says {recorded}, "

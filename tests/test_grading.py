@@ -31,6 +31,7 @@ catalogue of submissions: each file is one realistic submission, written as Pyth
     \"\"\"One line saying what the student did.
 
     Loses: test_<part> hidden_<part>      (wrong/ only: the test cells that must score 0)
+    Says: <words of the diagnosis>        (wrong/ only: what the student must be told)
     \"\"\"
 
     # %% answer_<part>
@@ -40,6 +41,15 @@ Every ``# %% <cell id>`` section replaces that answer cell (a markdown answer is
 one string literal); the other answer cells hold the reference solution. A wrong submission
 must lose exactly the points of the cells listed under ``Loses:`` and keep every other point;
 a correct one must get full marks.
+
+``Says:`` declares the diagnosis: the failure message of every lost test cell of the parts
+the entry changed (``test_<part>...`` and ``hidden_<part>...`` of its ``answer_<part>``
+sections; a test cell belongs to the answer part with the longest matching name, and one whose
+name matches no part, such as ``hidden_accuracy``, to every part) must contain
+one of the entry's ``Says:`` texts (case-insensitive). ``Says <cell>: ...`` gives the text for
+one cell instead, where its visible and hidden tests word it differently. Lost cells of other
+parts (a mistake that breaks a later part too) are not held to it. So a hint that fires for
+the wrong mistake, or "No common mistake recognised", fails the catalogue.
 
 What is tested
 --------------
@@ -70,8 +80,8 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -196,10 +206,50 @@ class Entry:
     description: str
     loses: frozenset[str]
     answers: tuple[tuple[str, str], ...]
+    says: tuple[str, ...] = ()  # the diagnosis, for any lost cell of the changed parts
+    says_for: tuple[tuple[str, str], ...] = ()  # (test cell, diagnosis) overriding ``says``
 
     @property
     def student(self) -> str:
         return f"{self.kind}-{self.name}".replace("_", "-")
+
+
+_SAYS = re.compile(r"^says(?:\s+(\w+))?\s*:\s*(.+)$", re.IGNORECASE)
+
+
+def part_of(test_cell: str, parts: Iterable[str]) -> str | None:
+    """The answer part a test cell belongs to: ``hidden_train_metrics`` -> ``train``.
+
+    The longest part whose name the cell's name (after ``test_``/``hidden_``) equals or
+    starts with, followed by ``_``; None if no part matches.
+    """
+    name = test_cell.split("_", 1)[1] if "_" in test_cell else test_cell
+    matches = [p for p in parts if name == p or name.startswith(p + "_")]
+    return max(matches, key=len) if matches else None
+
+
+def declared_diagnoses(entry: Entry, test_cells: Iterable[str], parts: Iterable[str]
+                       ) -> dict[str, tuple[str, ...]]:
+    """Lost test cell of a changed part -> the texts one of which its message must contain."""
+    parts = list(parts)
+    changed = {cell.removeprefix("answer_") for cell, _ in entry.answers}
+    own = {c for c in test_cells
+           if c in entry.loses and part_of(c, parts) in changed | {None}}
+    for_cell = dict(entry.says_for)
+    return {c: ((for_cell[c],) if c in for_cell else entry.says) for c in sorted(own)}
+
+
+def diagnosis_problems(label: str, declared: Mapping[str, tuple[str, ...]],
+                       messages: Mapping[str, str]) -> list[str]:
+    """Lost cells whose failure message does not give the declared diagnosis."""
+    problems = []
+    for cell, texts in declared.items():
+        message = messages.get(cell, "")
+        if not any(t.lower() in message.lower() for t in texts):
+            shown = message.strip().replace("\n", "\n      ") or "(no message)"
+            problems.append(f"{label}: {cell} must say {' or '.join(map(repr, texts))}; "
+                            f"it says:\n      {shown}")
+    return problems
 
 
 def parse_entry(path: Path, assignment: str, kind: str) -> Entry:
@@ -207,14 +257,29 @@ def parse_entry(path: Path, assignment: str, kind: str) -> Entry:
     parts = _SECTION.split(text)
     doc = ast.get_docstring(ast.parse(parts[0])) or ""
     loses: set[str] = set()
+    says: list[str] = []
+    says_for: list[tuple[str, str]] = []
     for line in doc.splitlines():
         if line.strip().lower().startswith("loses:"):
             loses |= set(line.split(":", 1)[1].replace(",", " ").split())
+        elif said := _SAYS.match(line.strip()):
+            cell, text = said.groups()
+            if cell:
+                says_for.append((cell, text.strip()))
+            else:
+                says.append(text.strip())
     answers = tuple(
         (parts[i], parts[i + 1].strip("\n") + "\n") for i in range(1, len(parts), 2)
     )
     description = doc.strip().splitlines()[0] if doc.strip() else ""
-    return Entry(assignment, kind, path.stem, description, frozenset(loses), answers)
+    return Entry(assignment, kind, path.stem, description, frozenset(loses), answers,
+                 tuple(says), tuple(says_for))
+
+
+def answer_parts(cells: Mapping[str, Mapping]) -> list[str]:
+    """The parts of a notebook: ``answer_<part>`` cell ids without the prefix."""
+    return [k.removeprefix("answer_") for k, c in cells.items()
+            if c["kind"] in ("answer", "manual")]
 
 
 def load_catalogue(assignment: str) -> list[Entry]:
@@ -380,8 +445,17 @@ def test_catalogue_is_well_formed(assignment: str) -> None:
         assert entry.loses <= test_ids, f"{entry.name}: no test cell {entry.loses - test_ids}"
         if entry.kind == "wrong":
             assert entry.loses, f"{entry.name}: a wrong submission must list what it loses"
+            assert entry.says or entry.says_for, (
+                f"{entry.name}: a wrong submission must declare its diagnosis (Says: ...)")
+            declared = declared_diagnoses(entry, test_ids, answer_parts(cells))
+            assert declared, f"{entry.name}: it loses no test cell of the parts it changes"
+            assert all(declared.values()), (
+                f"{entry.name}: no Says: text for {[c for c, t in declared.items() if not t]}")
+            stray = {c for c, _ in entry.says_for} - set(declared)
+            assert not stray, f"{entry.name}: Says for cells it does not lose: {stray}"
         else:
             assert not entry.loses, f"{entry.name}: a correct submission loses nothing"
+            assert not (entry.says or entry.says_for), f"{entry.name}: correct, yet Says:"
         for cell, code in entry.answers:
             if cells[cell]["cell_type"] == "code":
                 compile(code, f"{entry.name}:{cell}", "exec")
@@ -409,6 +483,7 @@ class Submission:
     content: object  # a path or a notebook dict
     expected: dict[str, float]  # autograded test cell -> score
     manual: str  # "pending" (an answer given) or "zero" (left as released)
+    says: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see declared_diagnoses
 
 
 def _submissions(assignment: str, notebook: str, source: dict, release: dict) -> list[Submission]:
@@ -428,9 +503,10 @@ def _submissions(assignment: str, notebook: str, source: dict, release: dict) ->
         answers = reference | dict(entry.answers)
         expected = {k: (0.0 if k in entry.loses else v) for k, v in points.items()}
         catalogued = frozenset(cell for cell, _ in entry.answers)
+        says = declared_diagnoses(entry, points, answer_parts(cells))
         subs.append(Submission(entry.student, f"{entry.kind}/{entry.name}.py",
                                build_submission(release, answers, catalogued), expected,
-                               "pending"))
+                               "pending", says))
     return subs
 
 
@@ -546,6 +622,7 @@ def test_autograding(assignment: str, tmp_path: Path) -> None:
         outputs = _outputs(course, assignment, sub.student, notebook)
         why = {k: _error_text(outs) for k, outs in outputs.items()}
         problems += score_problems(sub, scores.autograded, scores.manual, why)
+        problems += diagnosis_problems(sub.label, sub.says, why)
         problems += output_problems(sub.label, outputs, hidden_lines)
 
     print(f"\n{assignment}: autograded {', '.join(s.label for s in subs)}: "
@@ -566,13 +643,60 @@ def test_diagnose_names_common_mistakes() -> None:
     assert "transposed" in checks.diagnose(e.T, e)[0]
     square = np.array([[1.0, 2.0], [3.0, 4.0]])
     assert "transposed" in checks.diagnose(square.T, square)[0]
-    with np.errstate(all="ignore"):
-        assert "numerically stable" in checks.diagnose(np.where(e > 4, np.nan, e), e)[0]
     assert checks.diagnose(e * e, e, hints=[("squared twice", e * e)]) == ["squared twice"]
     assert "same amount" in checks.diagnose(e + 0.5, e)[0]
     z = np.array([-2.0, -1.0, 0.0, 1.0])
     assert "exactly 0" in checks.diagnose(np.array([0.0, 0.0, 1.0, 1.0]),
                                            np.array([0.0, 0.0, 0.0, 1.0]), inputs=z)[0]
+
+
+def test_diagnoses_fire_only_when_they_explain_the_numbers() -> None:
+    e = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]])
+    # Any two numbers are some factor apart: only the factors a mistake explains are named.
+    assert checks.diagnose(np.float64(3.7), np.float64(1.3)) == []
+    assert "twice too large" in checks.diagnose(np.float64(2.6), np.float64(1.3))[0]
+    assert "same factor, about 1.5" in checks.diagnose(1.5 * e, e)[0]
+    assert checks.diagnose(e * np.array([1.5, 1.0, 1.0]), e) == []
+    # NaN: the cause comes from the warnings the call gave, not a guess.
+    nan = np.where(e > 4, np.nan, e)
+    assert "np.exp overflowed" in checks.diagnose(
+        nan, e, warned=["overflow encountered in exp"])[0]
+    divided = checks.diagnose(nan, e, warned=["invalid value encountered in divide"])[0]
+    assert "division by zero" in divided and "np.exp" not in divided
+    assert "division by zero, or an overflow" in checks.diagnose(nan, e)[0]
+    # float32 is named when it explains the difference: rounding, not another formula.
+    rounded = checks.diagnose((e / 3).astype(np.float32), e / 3)
+    assert rounded and "float32" in rounded[0]
+    assert checks.diagnose((e / 2).astype(np.float32) + 0.1 * np.eye(2, 3), e / 2) == []
+    # A hint with NaN in it matches a result with NaN in the same places.
+    hint = ("global maximum", np.array([0.5, np.nan]))
+    assert checks.diagnose(np.array([0.5, np.nan]), np.array([0.5, 0.5]),
+                           hints=[hint]) == ["global maximum"]
+    assert checks.diagnose(np.array([0.4, np.nan]), np.array([0.5, 0.5]), hints=[hint]) != [
+        "global maximum"]
+
+
+def test_check_output_names_the_warning_behind_a_nan() -> None:
+    def unstable(z):
+        return np.exp(z) / np.sum(np.exp(z))
+
+    with pytest.raises(checks.GradingFailure, match="np.exp overflowed"):
+        checks.check_output(unstable, (np.array([1000.0, 0.0]),), [1.0, 0.0], what="softmax")
+
+    def divides(t):
+        return np.array([1.0, 2.0]) / (1.0 - 0.9 ** t)
+
+    with pytest.raises(checks.GradingFailure, match="division by zero") as info:
+        checks.check_output(divides, (0,), [10.0, 20.0], what="the step")
+    assert "np.exp" not in str(info.value)
+
+
+def test_assert_equal_shows_the_expected_value_only_when_revealed() -> None:
+    with pytest.raises(checks.GradingFailure) as info:
+        checks.assert_equal(7, 19, what="epochs")
+    assert "19" not in str(info.value) and "found: an integer" in str(info.value)
+    with pytest.raises(checks.GradingFailure, match="expected: 19"):
+        checks.assert_equal(7, 19, what="epochs", reveal=True)
 
 
 def test_assert_close_messages_hide_data_unless_revealed() -> None:

@@ -1,6 +1,7 @@
 """The gate results are typed in by hand (from another run) instead of computed.
 
 Loses: hidden_gates
+Says: store exactly what train_perceptron returns
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """predict uses > 0 instead of >= 0, so points exactly on the boundary get 0.
 
 Loses: test_predict hidden_predict
+Says: use >= 0, not > 0
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

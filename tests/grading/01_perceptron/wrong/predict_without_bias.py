@@ -1,6 +1,7 @@
 """predict forgets the bias; training then cannot separate AND (step(0) = 1 at the origin).
 
 Loses: test_predict hidden_predict test_gates hidden_gates
+Says: the bias is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

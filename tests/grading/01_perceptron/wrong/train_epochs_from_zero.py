@@ -1,6 +1,7 @@
 """The epoch counter starts at 0, so a converged run reports one epoch too few.
 
 Loses: test_train hidden_train
+Says: count the epochs from 1
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

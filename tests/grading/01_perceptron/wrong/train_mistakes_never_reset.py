@@ -1,6 +1,7 @@
 """The mistake counter is set to 0 once, before the epochs, so training never converges.
 
 Loses: test_train hidden_train test_gates hidden_gates
+Says: stop after the first epoch without a mistake
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Training always runs max_epochs epochs instead of stopping after a mistake-free epoch.
 
 Loses: test_train hidden_train
+Says: stop after the first epoch without a mistake
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Only the weights are updated, the bias stays 0, so AND cannot be learned.
 
 Loses: test_update hidden_update test_train test_gates hidden_gates
+Says: the bias must be updated too
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """The learning rate is left out; with lr=1.0 (the gates) nothing changes, otherwise it is wrong.
 
 Loses: test_update hidden_update
+Says: the learning rate is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -3,6 +3,7 @@
 Training still works (it owns its w), so only the update's tests fail.
 
 Loses: test_update hidden_update
+Says: changed in place
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Hard-codes the slope 0.01 instead of using alpha.
 
 Loses: test_leaky_relu hidden_leaky_relu
+Says: alpha is ignored
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Returns the visible test's answers from a table: passes the visible test only.
 
 Loses: hidden_sigmoid_derivative
+Says: No common mistake recognised
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

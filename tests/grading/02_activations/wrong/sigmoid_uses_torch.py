@@ -1,6 +1,7 @@
 """sigmoid hands the work to torch.sigmoid.
 
 Loses: test_sigmoid hidden_sigmoid test_sigmoid_stable hidden_sigmoid_stable
+Says: calling a library function
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

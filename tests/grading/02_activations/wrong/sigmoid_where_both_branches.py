@@ -1,6 +1,8 @@
 """Both stable forms inside np.where: np.where evaluates both, so exp still overflows.
 
 Loses: test_sigmoid_stable hidden_sigmoid_stable
+Says: np.where evaluates both formulas everywhere
+Says: np.where alone does not help
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """exp(z) / sum(exp(z)) without subtracting the maximum: overflows near 1e4.
 
 Loses: test_softmax_stable hidden_softmax_stable
+Says: np.exp overflowed
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Forgets the square: 1 - tanh(z).
 
 Loses: test_tanh_derivative hidden_tanh_derivative
+Says: the square is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

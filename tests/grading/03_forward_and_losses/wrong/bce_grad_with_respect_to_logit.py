@@ -1,6 +1,7 @@
 """Returns (p - y) / M, the gradient with respect to the logit, not to p.
 
 Loses: test_bce_loss_grad hidden_bce_loss_grad
+Says: the gradient with respect to the logit z
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -3,6 +3,7 @@
 The visible test uses small logits, so only the hidden test (which has large ones) fails.
 
 Loses: hidden_cross_entropy_grad
+Says: NaN or inf for large logits
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """softmax - one_hot without dividing by the batch size.
 
 Loses: test_cross_entropy_grad hidden_cross_entropy_grad
+Says: divide by the batch size N
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """-log(exp(z_y) / sum exp(z)) without the log-sum-exp trick: nan near 1e4.
 
 Loses: test_cross_entropy_stable hidden_cross_entropy_stable
+Says: np.exp overflowed
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

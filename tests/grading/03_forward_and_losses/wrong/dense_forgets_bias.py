@@ -1,6 +1,7 @@
 """The bias is never added.
 
 Loses: test_dense_forward hidden_dense_forward
+Says: the bias is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Hands the dense layer to nnlib.layers.linear_forward.
 
 Loses: test_dense_forward hidden_dense_forward
+Says: calling a library function
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

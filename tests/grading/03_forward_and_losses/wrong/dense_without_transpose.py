@@ -1,6 +1,7 @@
 """x @ W + b: forgets that W has shape (out_features, in_features).
 
 Loses: test_dense_forward hidden_dense_forward
+Says: W has the shape (out, in)
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Applies ReLU after every layer, the output layer included.
 
 Loses: test_mlp_forward hidden_mlp_forward
+Says: ReLU was applied after the last layer too
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """An off-by-one in the loop: the last layer is never applied.
 
 Loses: test_mlp_forward hidden_mlp_forward
+Says: the last layer is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Forgets the factor 2 from differentiating the square.
 
 Loses: test_mse_loss_grad hidden_mse_loss_grad
+Says: factor 2
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

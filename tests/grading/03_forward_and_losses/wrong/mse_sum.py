@@ -1,6 +1,7 @@
 """Sums the squared errors instead of averaging them.
 
 Loses: test_mse_loss hidden_mse_loss
+Says: the squares were summed, not averaged
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

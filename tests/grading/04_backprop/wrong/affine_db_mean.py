@@ -1,6 +1,7 @@
 """db averages dout over the batch instead of summing it.
 
 Loses: test_affine hidden_affine
+Says: db is the sum of dout over the batch
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

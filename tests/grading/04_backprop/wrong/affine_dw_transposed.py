@@ -1,6 +1,7 @@
 """dW is computed as x.T @ dout, the transpose of the gradient (shape (in, out)).
 
 Loses: test_affine hidden_affine
+Says: dW is transposed
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

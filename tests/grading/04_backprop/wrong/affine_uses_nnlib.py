@@ -1,6 +1,7 @@
 """affine_backward hands the work to nnlib.layers.linear_backward.
 
 Loses: test_affine hidden_affine
+Says: calling a library function
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """softmax_cross_entropy returns the mean loss but forgets the 1/N in the gradient.
 
 Loses: test_softmax_ce hidden_softmax_ce
+Says: its gradient is divided by N
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """softmax_cross_entropy returns (one_hot - p) / N, the gradient with its sign flipped.
 
 Loses: test_softmax_ce hidden_softmax_ce
+Says: the sign is flipped
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """two_layer_gradients, written out by hand, computes dW2 from z1 instead of a1 = tanh(z1).
 
 Loses: test_network hidden_network
+Says: uses the hidden layer's output a1
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """two_layer_gradients multiplies by 1 - a1^2 again after tanh_backward already did.
 
 Loses: test_network hidden_network
+Says: the tanh derivative is applied twice
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

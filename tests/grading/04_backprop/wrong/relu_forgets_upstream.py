@@ -1,6 +1,7 @@
 """relu_backward returns the local derivative only, without the upstream gradient.
 
 Loses: test_relu_backward hidden_relu_backward
+Says: the upstream gradient is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

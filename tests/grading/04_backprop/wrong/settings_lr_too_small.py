@@ -1,6 +1,8 @@
 """A cautious learning rate of 0.01 for both data sets: XOR is not learned within 1000 epochs.
 
 Loses: test_settings hidden_settings
+Says: too small a learning rate
+Says: with a larger learning rate
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

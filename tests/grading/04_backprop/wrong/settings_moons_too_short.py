@@ -1,6 +1,7 @@
 """The moons are trained for only 100 epochs: the loss falls, but the accuracy stays near 95%.
 
 Loses: hidden_settings
+Says: train longer
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

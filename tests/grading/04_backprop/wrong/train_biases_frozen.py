@@ -1,6 +1,8 @@
 """train updates the weights W1 and W2 but never the biases.
 
 Loses: test_train hidden_train
+Says: b1 never changed
+Says: b1 does not change
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

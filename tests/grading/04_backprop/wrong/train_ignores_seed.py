@@ -1,6 +1,7 @@
 """train always starts from init_params(..., seed=0), whatever seed it is given.
 
 Loses: test_train hidden_train
+Says: with the seed argument
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train computes the gradients once, before the loop, and reuses them at every epoch.
 
 Loses: test_train hidden_train
+Says: compute the gradients inside the loop
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

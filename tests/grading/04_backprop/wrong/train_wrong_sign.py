@@ -1,6 +1,7 @@
 """train adds the gradient instead of subtracting it: the loss climbs.
 
 Loses: test_train hidden_train
+Says: the update goes the wrong way
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

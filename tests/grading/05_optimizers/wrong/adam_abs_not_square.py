@@ -1,6 +1,7 @@
 """Adam's second moment averages |g| instead of g squared.
 
 Loses: test_adam hidden_adam
+Says: the squared gradient
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Adam advances the step counter t inside the loop over the parameters.
 
 Loses: test_adam hidden_adam
+Says: the step counter t is advanced once per parameter
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

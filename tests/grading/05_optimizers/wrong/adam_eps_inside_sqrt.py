@@ -1,6 +1,7 @@
 """Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps.
 
 Loses: test_adam hidden_adam
+Says: eps is inside the square root
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

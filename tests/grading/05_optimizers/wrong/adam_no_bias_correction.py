@@ -1,6 +1,7 @@
 """Adam without the bias correction: the update uses m and v directly.
 
 Loses: test_adam hidden_adam
+Says: the bias correction is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

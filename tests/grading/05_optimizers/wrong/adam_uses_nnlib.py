@@ -1,6 +1,7 @@
 """Adam is built on nnlib.optim.Adam, wrapping each array in an nnlib Parameter.
 
 Loses: test_adam hidden_adam
+Says: calling a library function
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Momentum averages the gradients, v = mu v + (1 - mu) g, instead of PyTorch's v = mu v + g.
 
 Loses: test_momentum hidden_momentum
+Says: the velocity is an average
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Momentum is right but its default momentum is 0.5 instead of 0.9.
 
 Loses: test_momentum hidden_momentum
+Says: the default momentum
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """Momentum makes a fresh zero velocity in every step, which is plain SGD.
 
 Loses: test_momentum hidden_momentum
+Says: the velocity is not kept from one step to the next
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

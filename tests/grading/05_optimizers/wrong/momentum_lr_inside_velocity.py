@@ -1,6 +1,7 @@
 """Momentum puts the learning rate inside the velocity (v = mu v + lr g, p -= v): wrong once lr changes.
 
 Loses: test_momentum hidden_momentum
+Says: the learning rate is inside the velocity
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

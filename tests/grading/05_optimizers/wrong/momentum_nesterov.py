@@ -1,6 +1,7 @@
 """Momentum implements Nesterov's variant, p -= lr * (g + mu v).
 
 Loses: test_momentum hidden_momentum
+Says: this is Nesterov momentum
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

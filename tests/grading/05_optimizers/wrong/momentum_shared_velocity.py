@@ -1,6 +1,7 @@
 """Momentum keeps one velocity for all parameters (it breaks when their shapes differ).
 
 Loses: test_momentum hidden_momentum
+Says: one state shared by all parameters
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """race_settings uses momentum 0.95, which overshoots and is still circling after 100 steps.
 
 Loses: test_race hidden_race
+Says: momentum too close to 1
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """run_optimizer appends p itself, so every row of the path is the last point.
 
 Loses: test_run hidden_run
+Says: every row is the last point
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """run_optimizer works on start itself (np.asarray), changing the caller's array and failing on integers.
 
 Loses: hidden_run
+Says: start was changed
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

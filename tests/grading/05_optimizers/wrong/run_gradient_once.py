@@ -1,6 +1,7 @@
 """run_optimizer computes the gradient once, at the start, and reuses it at every step.
 
 Loses: test_run hidden_run
+Says: the gradient was computed once
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """run_optimizer creates a new optimiser in every step, losing its state.
 
 Loses: test_run hidden_run
+Says: create the optimiser once, before the loop
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """SGD copies the learning rate into another attribute at creation and ignores later changes of lr.
 
 Loses: test_sgd hidden_sgd
+Says: the learning rate was read once
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """SGD rebinds p = p - lr * g inside the loop, so the caller's arrays never change.
 
 Loses: test_sgd hidden_sgd
+Says: update each array in place
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

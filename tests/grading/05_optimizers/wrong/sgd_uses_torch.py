@@ -1,6 +1,7 @@
 """SGD hands the update to torch.optim.SGD through tensors that share the arrays' memory.
 
 Loses: test_sgd hidden_sgd
+Says: calling a library function
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """evaluate averages the batch losses and accuracies over batches, not samples.
 
 Loses: test_evaluate hidden_evaluate_metrics
+Says: the loss was averaged over batches
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """evaluate forgets model.eval(), so dropout stays active.
 
 Loses: test_evaluate hidden_evaluate_mode
+Says: forgetting model.eval()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """evaluate returns tensors instead of Python floats.
 
 Loses: test_evaluate hidden_evaluate_metrics
+Says: returning a tensor
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

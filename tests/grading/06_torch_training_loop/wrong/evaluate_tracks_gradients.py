@@ -1,6 +1,7 @@
 """evaluate runs without torch.no_grad(), building a computation graph for every batch.
 
 Loses: test_evaluate hidden_evaluate_mode
+Says: with torch.no_grad()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

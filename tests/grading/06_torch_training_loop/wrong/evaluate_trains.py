@@ -1,6 +1,7 @@
 """evaluate calls loss.backward() on every batch, filling the model's gradients.
 
 Loses: test_evaluate hidden_evaluate_mode
+Says: with torch.no_grad()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

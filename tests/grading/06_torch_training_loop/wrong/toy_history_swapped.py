@@ -1,6 +1,7 @@
 """train_toy_model stores the test numbers under the train keys and the other way round.
 
 Loses: test_toy hidden_toy
+Says: holds the values of another key
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

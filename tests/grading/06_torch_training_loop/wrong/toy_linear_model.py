@@ -1,6 +1,7 @@
 """train_toy_model trains a single linear layer, whose straight boundary cannot follow the moons.
 
 Loses: test_toy hidden_toy
+Says: a model that can only draw a straight boundary
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

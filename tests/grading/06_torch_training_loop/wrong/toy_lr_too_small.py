@@ -1,6 +1,7 @@
 """train_toy_model uses plain SGD with lr = 0.001: after 20 epochs the model has hardly moved.
 
 Loses: test_toy hidden_toy
+Says: a learning rate too small
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_toy_model builds a new model and optimiser inside the loop over the epochs.
 
 Loses: test_toy hidden_toy
+Says: build the model once, before the loop
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

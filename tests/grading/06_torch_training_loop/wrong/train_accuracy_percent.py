@@ -1,6 +1,7 @@
 """train_one_epoch returns the accuracy in percent.
 
 Loses: test_train hidden_train_metrics
+Says: the accuracy is in percent
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch divides by len(loader) * batch_size, counting the small last batch as full.
 
 Loses: test_train hidden_train_metrics
+Says: divided by len(loader) * batch_size
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch never moves the batches to the device.
 
 Loses: test_train hidden_train_mode
+Says: xb = xb.to(device)
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch sums the losses as tensors (total += loss * B), keeping every batch's graph alive.
 
 Loses: test_train hidden_train_metrics
+Says: accumulating a tensor that requires grad
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

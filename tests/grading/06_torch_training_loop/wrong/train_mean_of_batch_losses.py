@@ -1,6 +1,7 @@
 """train_one_epoch returns the mean of the batch losses and of the batch accuracies.
 
 Loses: test_train hidden_train_metrics
+Says: the loss was averaged over batches
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

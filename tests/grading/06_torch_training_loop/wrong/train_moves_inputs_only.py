@@ -1,6 +1,7 @@
 """train_one_epoch moves the inputs to the device but not the labels.
 
 Loses: test_train hidden_train_mode
+Says: moving the inputs but not the labels
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch never calls model.train(), so after evaluate it trains in eval mode.
 
 Loses: test_train hidden_train_mode
+Says: call model.train() at the start of every epoch
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

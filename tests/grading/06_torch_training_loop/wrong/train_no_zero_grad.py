@@ -1,6 +1,7 @@
 """train_one_epoch never clears the gradients, so every step uses the sum of all gradients so far.
 
 Loses: test_train hidden_train_steps
+Says: optimizer.zero_grad() is missing
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch calls optimizer.step() before loss.backward().
 
 Loses: test_train hidden_train_steps
+Says: optimizer.step() ran before loss.backward()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -1,6 +1,7 @@
 """train_one_epoch hands the epoch to nnlib.training.fit_torch.
 
 Loses: test_train hidden_train_steps hidden_train_mode hidden_train_metrics
+Says: write the loop over the batches yourself
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

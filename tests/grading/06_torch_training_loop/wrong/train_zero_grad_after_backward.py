@@ -1,6 +1,7 @@
 """train_one_epoch clears the gradients between backward() and step(), so step() finds none.
 
 Loses: test_train hidden_train_steps
+Says: calling optimizer.zero_grad() after backward()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

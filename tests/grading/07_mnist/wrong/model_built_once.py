@@ -1,6 +1,7 @@
 """build_model returns one model built once at module level, the same object at every call.
 
 Loses: hidden_model
+Says: build a new one inside build_model()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

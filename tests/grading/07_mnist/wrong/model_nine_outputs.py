@@ -1,6 +1,7 @@
 """build_model ends with nn.Linear(128, 9): one logit short, so nothing downstream works.
 
 Loses: test_model hidden_model test_train hidden_train_data hidden_accuracy hidden_no_test_set
+Says: the size of the last layer
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

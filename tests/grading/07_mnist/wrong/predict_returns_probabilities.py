@@ -1,6 +1,7 @@
 """predict returns the softmax probabilities instead of the predicted digits.
 
 Loses: test_predict hidden_predict
+Says: instead of their argmax
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

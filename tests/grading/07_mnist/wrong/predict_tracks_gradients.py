@@ -1,6 +1,7 @@
 """predict runs the model with gradient tracking on.
 
 Loses: test_predict hidden_predict
+Says: with torch.no_grad()
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

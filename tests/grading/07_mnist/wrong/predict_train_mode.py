@@ -1,6 +1,7 @@
 """predict forgets model.eval(), so dropout makes the predictions noisy.
 
 Loses: test_predict hidden_predict
+Says: call model.eval() before predicting
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

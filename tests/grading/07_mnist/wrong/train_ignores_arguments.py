@@ -1,6 +1,7 @@
 """train_model trains on mnist.x_train / mnist.y_train instead of the arrays it is given.
 
 Loses: hidden_train_data
+Says: use the images and labels passed to it
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

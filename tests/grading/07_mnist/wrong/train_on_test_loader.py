@@ -1,6 +1,7 @@
 """A test loader built in the notebook is used for extra training epochs inside train_model.
 
 Loses: hidden_no_test_set
+Says: The model was trained on the test set
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

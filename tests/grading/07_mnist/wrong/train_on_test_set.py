@@ -1,6 +1,7 @@
 """train_model adds the test set to the training data, for "more data".
 
 Loses: hidden_no_test_set
+Says: The model was trained on the test set
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

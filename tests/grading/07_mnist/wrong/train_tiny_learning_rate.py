@@ -1,6 +1,7 @@
 """train_model uses plain SGD with lr = 1e-4: the model hardly moves in the epochs it has.
 
 Loses: test_train hidden_train_data hidden_accuracy
+Says: the learning rate is far too small
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

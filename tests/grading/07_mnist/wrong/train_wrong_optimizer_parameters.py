@@ -1,6 +1,7 @@
 """train_model gives the optimiser the parameters of another, new model, so nothing is trained.
 
 Loses: test_train hidden_train_data hidden_accuracy
+Says: the parameters never changed
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa
