@@ -34,8 +34,9 @@ __all__ = [
 ]
 
 MISTAKE_COLOR = "tab:red"
-POSITIVE_COLOR = "tab:blue"
-NEGATIVE_COLOR = "tab:red"
+# The course's one sign convention, as in the RdBu_r colour maps: red positive, blue negative.
+POSITIVE_COLOR = "tab:red"
+NEGATIVE_COLOR = "tab:blue"
 
 
 def _grid(n: int, ncols: int, fig: Figure | SubFigure | None, panel_size: float) -> tuple:
@@ -302,9 +303,10 @@ def plot_network(
     """Draw a fully connected network: neurons as circles, weights as lines.
 
     Accepts an nnlib model (its Linear layers are drawn) or a list of layer sizes with optional
-    weight matrices of shape (out, in). Line colour is the weight's sign (blue positive, red
-    negative) and line width its size. Layers with more than max_neurons neurons show only
-    the first and last few, with a vertical ellipsis between them.
+    weight matrices of shape (out, in). Line colour is the weight's sign (red positive, blue
+    negative, like the lessons' RdBu_r colour maps) and line width its size. Layers with more
+    than max_neurons neurons show only the first and last few, with a vertical ellipsis between
+    them.
     """
     if hasattr(model_or_layer_sizes, "modules"):
         if weights is not None:

@@ -143,7 +143,7 @@ def test_plot_network_from_sizes_and_weights():
     colors = [tuple(c) for c in first.get_colors()]
     widths = first.get_linewidths()
     signs = np.sign(weights[0]).ravel()  # segments go output neuron by output neuron
-    assert [c[:3] == RED[:3] for c in colors] == list(signs < 0)
+    assert [c[:3] == RED[:3] for c in colors] == list(signs >= 0)  # red positive, blue negative
     assert widths[4] == max(widths)  # |-2| is the largest weight of the layer
     with pytest.raises(ValueError, match="shapes"):
         plot_network([2, 3, 1], weights=[np.zeros((2, 3)), np.zeros((1, 3))])
