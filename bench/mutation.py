@@ -83,6 +83,7 @@ import classroom as cr  # noqa: E402
 import test_grading as tg  # noqa: E402
 
 from nncourse import grader  # noqa: E402
+from nncourse.nbgrader_api import Course  # noqa: E402
 
 EQUIVALENT = REPO / "bench" / "mutation_equivalent.toml"
 OUTPUT = REPO / "bench" / "results" / "mutation.md"
@@ -421,6 +422,7 @@ class AssignmentRun:
     equivalent: dict[str, str]  # listed id -> reason
     code: int = 0
     log: str = ""
+    control: str | None = None  # why the reference did not get full marks: nothing measured
 
     def _of(self, want: Callable[[Outcome], bool]) -> list[Outcome]:
         return [o for o in self.outcomes if want(o)]
@@ -494,39 +496,55 @@ def _watch(process: subprocess.Popen, folder: Path, total: int, label: str) -> N
         print()
 
 
-def grade_assignment(course: Any, assignment: str, listed: list[Mutant], jobs: int,
-                     equivalent: dict[str, str], extra: list[str]) -> AssignmentRun:
-    """Submit the reference and every mutant, grade them in one run, read the scores."""
+def _snapshot(course: Any, assignment: str) -> dict[str, Any]:
+    """The source notebook as copied into the course (what was generated and graded)."""
     name = cr.notebook_name(assignment)
-    nb = tg.read_notebook(course.root / "solutions" / assignment / f"{name}.ipynb")
+    return tg.read_notebook(course.root / "solutions" / assignment / f"{name}.ipynb")
+
+
+def submit_class(course: Any, assignment: str, listed: list[Mutant]) -> None:
+    """Submit the reference as student `CONTROL` and mutant i as student m000i."""
+    name = cr.notebook_name(assignment)
     reference = {k: tg.strip_solution_markers(c["source"])
-                 for k, c in tg.graded_cells(nb).items() if c["kind"] in ("answer", "manual")}
+                 for k, c in tg.graded_cells(_snapshot(course, assignment)).items()
+                 if c["kind"] in ("answer", "manual")}
     release = cr.release(course, assignment)
     course.submit(assignment, CONTROL, {name: tg.build_submission(release, reference)})
-    outcomes = []
     for i, m in enumerate(listed, 1):
-        student = f"m{i:04d}"
         filled = reference | {m.cell: m.source}
-        course.submit(assignment, student, {name: tg.build_submission(release, filled)})
-        outcomes.append(Outcome(m, student))
-    full = tg.autograded_points(nb)
+        course.submit(assignment, f"m{i:04d}", {name: tg.build_submission(release, filled)})
+
+
+def grade(course: Any, assignment: str, count: int, jobs: int, extra: list[str]) -> None:
+    """One run of `nncourse grade` over the whole class; its log, time and exit status are
+    kept in the course folder (see `read_run`)."""
     command = [str(NNCOURSE), "grade", "--course", str(course.root), "--jobs", str(jobs),
                "--no-progress", *extra, assignment]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    log = course.root / f"grade-{assignment}.log"
     start = time.perf_counter()
-    with log.open("w") as out:
+    with (course.root / f"grade-{assignment}.log").open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _watch(process, course.root / "autograded", len(listed) + 1, assignment)
-    seconds = time.perf_counter() - start
-    run = AssignmentRun(assignment, outcomes, seconds, sum(full.values()), equivalent,
-                        process.returncode, log.read_text(errors="replace"))
+        _watch(process, course.root / "autograded", count + 1, assignment)
+    (course.root / f"grade-{assignment}.json").write_text(json.dumps(
+        {"seconds": time.perf_counter() - start, "code": process.returncode}))
+
+
+def read_run(course: Any, assignment: str, listed: list[Mutant],
+             equivalent: dict[str, str]) -> AssignmentRun:
+    """The outcome of every mutant, read from the gradebook and nncourse.json files."""
+    full = tg.autograded_points(_snapshot(course, assignment))
+    done = course.root / f"grade-{assignment}.json"
+    ran = json.loads(done.read_text()) if done.is_file() else {"seconds": 0.0, "code": 0}
+    log = course.root / f"grade-{assignment}.log"
+    run = AssignmentRun(assignment, [Outcome(m, f"m{i:04d}") for i, m in enumerate(listed, 1)],
+                        ran["seconds"], sum(full.values()), equivalent, ran["code"],
+                        log.read_text(errors="replace") if log.is_file() else "")
     control, error = _scores(course, assignment, CONTROL)
     if control is None or error or any(control.get(k, 0.0) < v for k, v in full.items()):
-        raise SystemExit(
-            f"{assignment}: the unmodified reference does not get full marks ({control}, "
-            f"error {error}): nothing to measure. The log of nncourse grade:\n{run.log[-3000:]}")
-    for o in outcomes:
+        run.control = (f"the unmodified reference does not get full marks: {control}, error "
+                       f"{error}; nothing measured")
+        return run
+    for o in run.outcomes:
         found, o.error = _scores(course, assignment, o.student)
         if found is None:
             continue
@@ -556,9 +574,10 @@ def report(runs: list[AssignmentRun], threshold: float, seconds: float) -> str:
         f"{os.cpu_count()} CPU cores, {platform.platform()}, Python "
         f"{platform.python_version()}; load average at the end {load[0]:.1f}.",
         "Single-point mutants of every code answer cell, each graded as one student by one "
-        "`nncourse grade --jobs 2` run per assignment (with the unmodified reference, which got "
-        "full marks). Killed: the autograded total is below full marks. Equivalent: listed with "
-        f"a reason in `bench/mutation_equivalent.toml`. Target: >= {threshold:g} % of the "
+        "`nncourse grade --jobs 2` run per assignment, with the unmodified reference as a "
+        "control (it must get full marks). Killed: the autograded total is below full marks. "
+        "Equivalent: listed with a reason in "
+        f"`bench/mutation_equivalent.toml`. Target: >= {threshold:g} % of the "
         "non-equivalent mutants killed in every assignment.",
         "",
         "| assignment | mutants | killed | by hidden | visible only | equivalent | survived | "
@@ -566,6 +585,11 @@ def report(runs: list[AssignmentRun], threshold: float, seconds: float) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
+        if r.control:
+            lines.append(f"| {r.assignment} | {len(r.outcomes)} | not measured: the reference "
+                         "did not get full marks | | | | | | | "
+                         f"{r.seconds:.0f} | {r.seconds / (len(r.outcomes) + 1):.2f} |")
+            continue
         killed = r.killed
         hidden = sum(o.by_hidden for o in killed)
         errors = sum(o.total is None for o in r.outcomes)
@@ -586,6 +610,9 @@ def report(runs: list[AssignmentRun], threshold: float, seconds: float) -> str:
                   + ".", ""]
         if r.code:
             lines += [f"`nncourse grade` exited with {r.code}.", ""]
+        if r.control:
+            lines += [f"Not measured: {r.control}.", ""]
+            continue
         survivors = r.survivors
         lines += [f"Survivors ({len(survivors)}):" if survivors else "No survivor.", ""]
         lines += [f"* `{o.mutant.id}`: {_code(o.mutant.before)} -> {_code(o.mutant.after)}"
@@ -620,48 +647,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell", action="append", default=[],
                         help="only mutants of this answer cell (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course")
+    parser.add_argument("--reuse", type=Path, metavar="COURSE",
+                        help="grade nothing: read the results of a course kept by --keep "
+                        "(to check the equivalents file again)")
     parser.add_argument("--cell-timeout", help="passed on to nncourse grade")
     args = parser.parse_args(argv)
     assignments = args.assignments or tg.ASSIGNMENTS
     unknown = sorted(set(assignments) - set(tg.ASSIGNMENTS))
     if unknown:
         parser.error(f"unknown assignments: {', '.join(unknown)}")
-    listed = {}
-    for a in assignments:
-        found = mutants(cr.source(a))
-        listed[a] = [m for m in found if not args.cell or m.cell in args.cell]
+
+    def chosen(nb: dict[str, Any]) -> list[Mutant]:
+        return [m for m in mutants(nb) if not args.cell or m.cell in args.cell]
+
     if args.list:
-        for a, ms in listed.items():
-            for m in ms:
+        counts = []
+        for a in assignments:
+            listed = chosen(cr.source(a))
+            counts.append(f"{a}: {len(listed)}")
+            for m in listed:
                 print(f"{a} {m.id}: {_code(m.before)} -> {_code(m.after)}")
-        print(", ".join(f"{a}: {len(ms)}" for a, ms in listed.items()))
+        print(", ".join(counts))
         return 0
     equivalents = load_equivalents(args.equivalent)
     extra = ["--cell-timeout", args.cell_timeout] if args.cell_timeout else []
     warnings.filterwarnings("ignore")
-    work = Path(tempfile.mkdtemp(prefix="nncourse-mutation-"))
+    work = Path(tempfile.mkdtemp(prefix="nncourse-mutation-")) if not args.reuse else None
     runs = []
     start = time.perf_counter()
     try:
-        course = cr.make_course(work / "course", assignments)
+        if args.reuse:
+            root = args.reuse / "course" if (args.reuse / "course").is_dir() else args.reuse
+            course = Course(root)
+        else:
+            course = cr.make_course(work / "course", assignments)
         for a in assignments:
-            print(f"{a}: {len(listed[a])} mutants", flush=True)
-            run = grade_assignment(course, a, listed[a], args.jobs, equivalents.get(a, {}), extra)
+            # The mutants of the snapshot the course holds, not of solutions/ now.
+            listed = chosen(_snapshot(course, a))
+            if not args.reuse:
+                print(f"{a}: {len(listed)} mutants", flush=True)
+                submit_class(course, a, listed)
+                grade(course, a, len(listed), args.jobs, extra)
+            run = read_run(course, a, listed, equivalents.get(a, {}))
             runs.append(run)
+            if run.control:
+                print(f"{a}: {run.control}; the log of nncourse grade ends:\n"
+                      f"{run.log[-2000:]}", flush=True)
+                continue
             print(f"{a}: {len(run.killed)} killed ({sum(o.by_hidden for o in run.killed)} by "
                   f"hidden tests), {len(run.equivalents)} equivalent, {len(run.survivors)} "
                   f"survived: {run.rate:.1f} % of non-equivalent killed, {run.seconds:.0f} s "
-                  f"({run.seconds / (len(listed[a]) + 1):.2f} s per notebook)", flush=True)
+                  f"({run.seconds / (len(listed) + 1):.2f} s per notebook)", flush=True)
     finally:
-        if args.keep:
+        if work and args.keep:
             print(f"course kept in {work}")
-        else:
+        elif work:
             shutil.rmtree(work, ignore_errors=True)
     text = report(runs, args.threshold, time.perf_counter() - start)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(f"written {args.output}")
-    if any(o.total is None for r in runs for o in r.outcomes) or any(r.code for r in runs):
+    if any(r.control or r.code or any(o.total is None for o in r.outcomes) for r in runs):
         return 2
     return 0 if all(r.rate >= args.threshold for r in runs) else 1
 
