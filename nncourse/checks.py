@@ -906,9 +906,17 @@ def _non_finite_message(warned: Sequence[str]) -> str:
     if "overflow" in text and "exp" in text:
         return (f"{start}: np.exp overflowed (rewrite the formula so that np.exp only sees "
                 "arguments <= 0, e.g. by subtracting the maximum)")
-    if "divide by zero" in text or "invalid value encountered in divide" in text:
+    if "in log" in text:
+        return (f"{start}: np.log got 0, the log of a probability that underflowed to 0 "
+                "(compute log-probabilities with the log-sum-exp trick instead: "
+                "z - max - log(sum(exp(z - max))))")
+    if "divide by zero" in text:
         return (f"{start}: a division by zero (look at every denominator: which one can "
                 "be 0, for example in the first step?)")
+    if "invalid value encountered in divide" in text:
+        return (f"{start}: 0 / 0, a numerator and its denominator both 0 (np.exp of a very "
+                "negative number underflows to 0, so subtract the maximum first; or a "
+                "denominator that is 0 in the first step)")
     if "overflow" in text:
         return f"{start}: a value overflowed ({text})"
     return (f"{start}: look for a division by zero, or an overflow (np.exp of large "
@@ -1068,10 +1076,23 @@ def check_output(
     also_forbid: Sequence[str] = (),
     batch: int | None = None,
     inputs: object = None,
+    error_hints: Sequence[tuple[str, str]] = (),
 ) -> np.ndarray:
-    """`call` ``fn(*args)`` and `assert_close` its result to ``expected``; return the result."""
+    """`call` ``fn(*args)`` and `assert_close` its result to ``expected``; return the result.
+
+    ``error_hints`` are ``(message, words)`` pairs: when the call raises an error whose
+    message contains ``words``, the failure names ``message`` as the likely mistake.
+    """
     what = what or f"{_name(fn)}({_describe_args(args)})"
-    outcome = run(fn, *args, what=what, forbid=forbid, also_forbid=also_forbid)
+    try:
+        outcome = run(fn, *args, what=what, forbid=forbid, also_forbid=also_forbid)
+    except GradingFailure as failure:
+        text = str(failure)
+        raised = text.startswith(f"{what} raised ")
+        matched = [message for message, words in error_hints if raised and words in text]
+        if matched:
+            raise GradingFailure(f"{text}\nLikely mistake: {matched[0]}.") from None
+        raise
     return assert_close(
         outcome.value,
         expected,

@@ -269,6 +269,7 @@ def check_optimizer(
     reveal: bool = False,
     rtol: float = 1e-7,
     atol: float = 1e-12,
+    defaults: Mapping[str, object] | None = None,
 ) -> None:
     """Run a student optimiser and compare the parameters after every step.
 
@@ -276,9 +277,15 @@ def check_optimizer(
     tripwires on PyTorch, nnlib and library optimisers). Before step ``t``, ``opt.lr`` is set
     to ``lrs[t]`` unless that is None; then ``opt.step(grads[t])`` is called with copies of the
     gradients, and every array of the list, which must have been updated in place, is compared
-    with ``expected[t][i]``. ``hints[t][i]`` are wrong answers to recognise at that step.
+    with ``expected[t][i]``.
+
+    ``hints[t][i]`` are the values a wrong update rule gives at that step (see
+    `variant_hints`). A rule is named only when it explains the whole path found, every step
+    of every parameter, not one number. ``defaults`` (attribute -> PyTorch's default, for an
+    optimiser made without that argument) names a default that differs, when no rule does.
     """
     arrays = [np.array(p, dtype=np.float64) for p in params]
+    start = [a.copy() for a in arrays]
     opt = checks.call(make, arrays, what=f"creating {what}", forbid=True,
                       also_forbid=OPTIMIZER_LIBRARIES, copy_args=False)
     step = getattr(opt, "step", None)
@@ -287,6 +294,9 @@ def check_optimizer(
             f"{what}: the optimiser has no method step(grads) (found {_describe(opt)}).\n"
             "Likely mistake: the method is missing, misspelled or not indented inside the class."
         )
+    wrong_defaults = _wrong_defaults(opt, defaults or {})
+    path: list[list[np.ndarray]] = []
+    failed: GradingFailure | None = None
     for t, grads_t in enumerate(grads):
         if lrs is not None and lrs[t] is not None:
             if not hasattr(opt, "lr"):
@@ -295,28 +305,99 @@ def check_optimizer(
                     "self.lr (a learning-rate schedule changes it between steps)."
                 )
             opt.lr = lrs[t]
-        previous = [a.copy() for a in arrays]
-        label = f"{what}, step {t + 1}"
         try:
-            checks.call(step, [np.array(g, dtype=np.float64) for g in grads_t], what=label,
-                        forbid=True, also_forbid=OPTIMIZER_LIBRARIES)
+            checks.call(step, [np.array(g, dtype=np.float64) for g in grads_t],
+                        what=f"{what}, step {t + 1}", forbid=True,
+                        also_forbid=OPTIMIZER_LIBRARIES)
         except GradingFailure as failure:
             message = str(failure)
             if "broadcast" in message or "shape" in message:
                 message += f"\nLikely mistake: {_SHARED_STATE}."
-            raise GradingFailure(message) from None
-        for i, array in enumerate(arrays):
-            unchanged = (
-                "the parameter did not change: update each array in place (p -= ..., or "
-                "p[...] = ...); p = p - ... or self.params[i] = ... makes a new array and leaves "
-                "the caller's one as it was",
-                lambda found, before=previous[i]: np.array_equal(found, before),
-            )
-            step_hints = [unchanged, *(hints[t][i] if hints else ())]
-            checks.assert_close(
-                array, expected[t][i], what=f"parameter {i} (shape {array.shape}) after {label}",
-                hints=step_hints, reveal=reveal, rtol=rtol, atol=atol,
-            )
+            failed = GradingFailure(message)
+            break
+        path.append([a.copy() for a in arrays])
+    mismatch = _first_mismatch(path, expected, rtol, atol)
+    if mismatch is None:
+        if failed is not None:
+            raise failed from None
+        return
+    t, i = mismatch
+    reason = _explaining_rule(path, expected, hints or (), start) or (
+        wrong_defaults[0] if wrong_defaults else None)
+    checks.assert_close(
+        path[t][i], expected[t][i], what=f"parameter {i} (shape {path[t][i].shape}) after "
+        f"{what}, step {t + 1}", hints=[(reason, lambda found: True)] if reason else (),
+        reveal=reveal, rtol=rtol, atol=atol,
+    )
+
+
+_UNCHANGED = (
+    "the parameter did not change: update each array in place (p -= ..., or p[...] = ...); "
+    "p = p - ... or self.params[i] = ... makes a new array and leaves the caller's one as it was"
+)
+
+
+def _first_mismatch(path: Sequence[Sequence[np.ndarray]], expected: Sequence[Sequence[Any]],
+                    rtol: float, atol: float) -> tuple[int, int] | None:
+    """The first (step, parameter) where the path found leaves the expected one."""
+    for t, row in enumerate(path):
+        for i, found in enumerate(row):
+            want = np.asarray(expected[t][i], dtype=np.float64)
+            if found.shape != want.shape:
+                return t, i
+            with np.errstate(all="ignore"):
+                # The tolerance comes from the expected value only: an infinite value found
+                # must not make itself an infinite tolerance.
+                good = np.abs(found - want) <= atol + rtol * np.abs(want)
+            if not np.all((good & np.isfinite(found)) | ((found == want) & ~np.isfinite(want))):
+                return t, i
+    return None
+
+
+def _explaining_rule(path: Sequence[Sequence[np.ndarray]], expected: Sequence[Sequence[Any]],
+                     hints: Sequence[Sequence[Sequence[Hint]]],
+                     start: Sequence[np.ndarray]) -> str | None:
+    """The wrong rule whose values match every step found so far, or None.
+
+    A rule's value at a step is its hint there, or the expected value where it has none
+    (`variant_hints` leaves out the steps where the rule agrees with the right one).
+    """
+    names = dict.fromkeys(m for row in hints for cell in row for m, _ in cell)
+    for name in names:
+        explains = True
+        for t, row in enumerate(path):
+            for i, found in enumerate(row):
+                given = [v for m, v in (hints[t][i] if t < len(hints) else ()) if m == name]
+                value = given[0] if given else expected[t][i]
+                if not checks._matches_hint(found, value):
+                    explains = False
+                    break
+            if not explains:
+                break
+        if explains:
+            return name
+    if all(np.array_equal(found, start[i]) for row in path for i, found in enumerate(row)):
+        return _UNCHANGED
+    return None
+
+
+def _wrong_defaults(opt: Any, defaults: Mapping[str, object]) -> list[str]:
+    """"the default lr is 0.01; PyTorch's is 0.001" for each attribute that differs."""
+    found = []
+    for name, value in defaults.items():
+        try:
+            mine = getattr(opt, name)
+        except Exception:  # noqa: BLE001 - the student may keep it under another name
+            continue
+        try:
+            differs = not np.allclose(np.asarray(mine, dtype=np.float64),
+                                      np.asarray(value, dtype=np.float64), rtol=1e-12, atol=0)
+        except Exception:  # noqa: BLE001 - not a number: nothing to say
+            continue
+        if differs:
+            found.append(f"the default {name} is {mine!r}; PyTorch's default is {value!r} "
+                         "(the value used when the argument is left out)")
+    return found
 
 
 def torch_optimizer_path(
@@ -356,7 +437,8 @@ def variant_hints(
 ) -> list[list[list[Hint]]]:
     """``hints[t][i]`` for `check_optimizer` from the paths of wrong update rules.
 
-    A wrong rule is only named at a step where its values differ from the expected ones.
+    A rule gets a hint only at the steps where its values differ from the expected ones (they
+    may be NaN or inf: a rule that divides by 0 is recognised by its NaN too).
     """
     table: list[list[list[Hint]]] = []
     for t, expected_t in enumerate(expected):
@@ -364,14 +446,43 @@ def variant_hints(
         for i, value in enumerate(expected_t):
             row.append([
                 (messages[name], path[t][i]) for name, path in variants.items()
-                if np.all(np.isfinite(path[t][i]))
-                and not np.allclose(path[t][i], value, rtol=1e-6, atol=1e-12)
+                if not np.allclose(path[t][i], value, rtol=1e-6, atol=1e-12)
             ])
         table.append(row)
     return table
 
 
 _RACE_KEYS = {"sgd": ("lr",), "momentum": ("lr", "momentum"), "adam": ("lr",)}
+
+
+def race_diagnosis(name: str, entry: Mapping[str, float], start: Sequence[float],
+                   value: float, steps: int = 150) -> str:
+    """The likely reason why the optimiser ``name`` with settings ``entry`` did not arrive
+    from ``start`` (the message never shows the start). f = x^2 + 3 y^2,
+    so gradient descent multiplies y by 1 - 6 lr per step (x by 1 - 2 lr), momentum acts
+    like a learning rate lr / (1 - momentum) on a slow slope, and Adam moves about lr per
+    step whatever the gradient.
+    """
+    lr = float(entry.get("lr", 0.0))
+    x, y = (float(v) for v in start)
+    if not np.isfinite(value) or value > x * x + 3.0 * y * y:  # worse than where it began
+        return ("the run diverges: the learning rate (or the momentum) is too large; a step "
+                "of gradient descent multiplies y by 1 - 6 lr, so it needs |1 - 6 lr| < 1")
+    if name == "momentum" and float(entry.get("momentum", 0.0)) >= 0.9:
+        return ("a momentum too close to 1: the point keeps circling the minimum and is still "
+                f"swinging after {steps} steps")
+    if name == "adam":
+        if lr * steps < 10.0:
+            return (f"a learning rate too small to arrive: Adam moves about lr per step, so "
+                    f"{steps} steps of {lr:g} cover at most {lr * steps:.3g}, less than the way "
+                    "from some starts and back after overshooting")
+    else:
+        effective = lr / (1.0 - float(entry.get("momentum", 0.0)))
+        if effective < 0.5 and (1.0 - 2.0 * effective) ** steps * 50.0 > 1e-3:
+            return (f"a learning rate too small to arrive in {steps} steps: x shrinks only by "
+                    f"a factor 1 - 2 lr = {1.0 - 2.0 * effective:.3g} per step")
+    return ("settings that work from (4, 3) but not from every start: try the corners of "
+            "the region, such as (5, 5) and (1, -5)")
 
 
 def _race_number(value: object, label: str, *, below_one: bool = False) -> float:

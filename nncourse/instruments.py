@@ -253,12 +253,64 @@ def _check_metrics(record: Mapping[str, Any], spec: Mapping[str, Any], what: str
         f"{what} computed the loss of {seen} samples, but the loader holds "
         f"{n_samples}.\nLikely mistake: the loop stops early or skips the last batch; "
         "use every batch of the loader once.")
+    _check_loss_inputs(record, what)
+    after = _forwards_after_training(record)
+    if after:
+        _second_pass(after, what)
     expected = _expected_from_records(records)
     loss_hints, accuracy_hints = _metric_hints(expected, spec)
     checks.assert_close(loss, expected.loss, what=f"the mean loss returned by {what}",
                         rtol=1e-5, atol=1e-7, reveal=reveal, hints=loss_hints)
     checks.assert_close(accuracy, expected.accuracy, what=f"the accuracy returned by {what}",
                         rtol=1e-6, atol=1e-9, reveal=reveal, hints=accuracy_hints)
+
+
+def _forwards_after_training(record: Mapping[str, Any]) -> set[int]:
+    """The forward passes (numbered from 1) that came after the last optimiser step, when
+    there were steps and forward passes before it too: a second pass over the data."""
+    kinds = [kind for kind, _ in record["events"]]
+    steps = [k for k, kind in enumerate(kinds) if kind == "step"]
+    forwards = [k for k, kind in enumerate(kinds) if kind == "forward"]
+    if not steps:
+        return set()
+    after = {i + 1 for i, k in enumerate(forwards) if k > steps[-1]}
+    return after if len(after) < len(forwards) else set()
+
+
+def _second_pass(after: set[int], what: str) -> None:
+    raise GradingFailure(
+        f"{what}: after its last optimizer.step() the model ran again (forward pass "
+        f"{min(after)}): a second pass over the data.\nLikely mistake: take the loss and the "
+        "accuracy from the training batches themselves (loss.item() and the outputs of each "
+        "step), not from another pass after training.")
+
+
+def _check_loss_inputs(record: Mapping[str, Any], what: str) -> None:
+    """The loss function must get the model's raw outputs (logits), as they came out.
+
+    (Their log-softmax is accepted too: cross-entropy gives it the same loss.)
+    """
+    outputs = [np.asarray(o, dtype=np.float64) for o in record.get("outputs", [])]
+    for index, entry in enumerate(record["losses"]):
+        given = np.asarray(entry["logits"], dtype=np.float64)
+        same_shape = [o for o in outputs if o.shape == given.shape]
+        if any(np.allclose(given, o, rtol=1e-5, atol=1e-6) for o in same_shape):
+            continue
+        logged = [torch.log_softmax(torch.as_tensor(o), dim=1).numpy() for o in same_shape]
+        if any(np.allclose(given, o, rtol=1e-5, atol=1e-6) for o in logged):
+            continue
+        soft = [torch.softmax(torch.as_tensor(o), dim=1).numpy() for o in same_shape]
+        if any(np.allclose(given, o, rtol=1e-5, atol=1e-6) for o in soft):
+            why = ("a softmax was applied before the loss: nn.CrossEntropyLoss applies "
+                   "log-softmax itself, so give it the model's raw outputs (logits)")
+        elif any(np.allclose(given, -o, rtol=1e-5, atol=1e-6) for o in same_shape):
+            why = "the outputs were negated: give loss_fn the model's outputs as they are"
+        else:
+            why = ("loss_fn must get the model's outputs for the batch, model(xb), as they "
+                   "are (raw logits)")
+        raise GradingFailure(
+            f"{what}: at batch {index + 1} loss_fn got other values than the model's outputs.\n"
+            f"Likely mistake: {why}.")
 
 
 def _check_no_stale_graphs(record: Mapping[str, Any], what: str) -> None:
@@ -276,6 +328,9 @@ def _check_train_mode(record: Mapping[str, Any], spec: Mapping[str, Any], what: 
     forwards = _of(record, "forward")
     checks.assert_true(forwards, f"{what} never called the model.")
     in_eval = [i + 1 for i, r in enumerate(forwards) if not r["training"]]
+    after = _forwards_after_training(record)
+    if in_eval and set(in_eval) <= after:
+        _second_pass(after, what)
     if in_eval:
         if spec["start_mode"] == "eval":
             why = ("the model was in eval mode before the call (as evaluate leaves it) and "
@@ -604,6 +659,11 @@ def _judge_classifier(facts: Mapping[str, Any], *, what: str) -> None:
             f"({n}, 10): one logit per digit.\nLikely mistake: the size of the last layer "
             "(it must be 10).")
         checks.assert_true(run["finite"], f"{what} gives NaN or inf outputs.")
+        checks.assert_true(
+            not run.get("probabilities"),
+            f"{what} outputs probabilities (each row is >= 0 and sums to 1), not logits.\n"
+            "Likely mistake: a softmax at the end of the model; nn.CrossEntropyLoss applies "
+            "log-softmax itself, so the model must end with its last nn.Linear (raw logits).")
 
 
 def check_classifier_module(model: object, *, what: str, sizes: Sequence[int] = (5,)) -> int:
@@ -619,18 +679,39 @@ def check_classifier_module(model: object, *, what: str, sizes: Sequence[int] = 
 
 def train_new_model(build_model: object, train_model: object, images: np.ndarray,
                     labels: np.ndarray, *, seed: int, what: str,
-                    time_limit: float = 50.0) -> tuple[Any, float]:
+                    time_limit: float = 50.0) -> tuple[Any, float, float | None]:
     """``train_model(build_model(), images, labels)`` under ``torch.manual_seed(seed)``.
 
     Runs where the student's code lives (`nncourse.fixtures.mnist.train_new_model`) and checks
     the new model like `check_classifier_module`. Returns what ``train_model`` returned (a
-    proxy under ``nncourse grade``) and the new model's mean loss on the images before training.
+    proxy under ``nncourse grade``), the new model's mean loss on the images before training,
+    and how far training moved its parameters (the largest change, or None; see
+    `why_training_stalled`).
     """
     report = checks.fixture(mnist_fixtures.train_new_model, build_model, train_model, images,
                             labels, seed=int(seed), what=what, time_limit=time_limit)
     _judge_classifier(report["built"], what="the model from build_model()")
     _, loss_before, _ = _metrics(report["logits_before"], labels)
-    return report["model"], loss_before
+    return report["model"], loss_before, report["moved"]
+
+
+#: Below this largest change of a parameter (relative to its size), training has "hardly
+#: moved" the model.
+HARDLY_MOVED = 0.05
+
+
+def why_training_stalled(moved: float | None) -> str:
+    """The likely mistake when training did not lower the loss, from how far it moved the
+    parameters of the model it was given (`train_new_model`)."""
+    if moved == 0.0:
+        return ("the parameters never changed: the optimiser is not given model.parameters() "
+                "of this model, or zero_grad/backward/step are missing from the loop")
+    if moved is not None and moved < HARDLY_MOVED:
+        return (f"the parameters hardly moved (by at most {moved:.1%} of their size): the "
+                "learning rate is far too small, or there are too few steps")
+    return ("the loss did not fall although the parameters moved: check the loss function "
+            "(CrossEntropyLoss on the raw outputs and the labels) and the order "
+            "zero_grad, backward, step")
 
 
 @dataclass
@@ -643,6 +724,7 @@ class RetrainResult:
     canary_agreement: float = float("nan")
     control_agreement: float = float("nan")
     source: str = ""
+    moved: float | None = None  # how far training moved the parameters (`train_new_model`)
 
 
 #: Results of the last `retrain_without_test_set`, by label (read by later test cells through
@@ -704,6 +786,7 @@ def retrain_without_test_set(
             _judge_classifier(report["built"], what="the model from build_model()")
         if report["error"] is not None:
             raise GradingFailure(report["error"])
+        result.moved = report["moved"]
         _judge_classifier(report["trained"], what="the model returned by train_model")
         predicted = report["predicted"]
         result.accuracy = _agreement(predicted["test"], data.y_test)
@@ -795,10 +878,15 @@ def check_predict(fn: object, known: KnownClassifier, images: np.ndarray, *, wha
             "convert at the end with .cpu().numpy().")
     checks.assert_true(isinstance(found, np.ndarray),
                        f"{what} returned {_described(found)}, expected a NumPy array of labels.")
-    checks.assert_true(
-        found.dtype.kind in "iu",
-        f"{what} returned an array of dtype {found.dtype}, expected integer labels (0-9).\n"
-        "Likely mistake: returning the logits or probabilities instead of their argmax.")
+    if found.dtype.kind not in "iu":
+        whole = (found.dtype.kind == "f" and found.shape == (n,)
+                 and bool(np.all(np.isfinite(found))) and bool(np.all(found == np.round(found))))
+        why = ("the labels are right in value but floats: return integers, e.g. "
+               ".argmax(dim=1) as it is, or .astype(np.int64), not .float()"
+               if whole else
+               "returning the logits or probabilities instead of their argmax")
+        raise GradingFailure(f"{what} returned an array of dtype {found.dtype}, expected "
+                             f"integer labels (0-9).\nLikely mistake: {why}.")
     hints = [("the argmax was taken over the wrong axis: dim=1 picks the class of each image",
               lambda f: f.shape == (10,)),
              ("return one label per image, shape (N,)", lambda f: f.shape != (n,))]

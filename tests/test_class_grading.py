@@ -13,7 +13,8 @@ then, per assignment:
   when left as released. A mismatch is listed with the failure message of the cell;
 * every wrong entry's lost cells give the diagnosis it declares (``Says:``);
 * no output, failure message or line of the command's report shows a line of hidden test code
-  (`test_grading.hidden_code_lines`), and every failed hidden test is a ``GradingFailure``
+  (`test_grading.hidden_code_lines`), no hidden test's message spells out its inputs
+  (`test_grading.revealed_values`), and every failed hidden test is a ``GradingFailure``
   diagnosis, not a raw exception;
 * grading a few students again with ``--jobs 1 --student ...`` gives exactly the same scores.
 
@@ -45,6 +46,8 @@ pytestmark = [pytest.mark.slow,
 
 #: Assignments of which one wrong entry is graded a second time, with ``--jobs 1``.
 REGRADED = ("05_optimizers",)
+#: Entries graded a second time too: their code draws from NumPy's global generator.
+REGRADED_ENTRIES = (("01_perceptron", "wrong-predict-coin-flip-at-zero"),)
 
 
 @dataclass
@@ -144,6 +147,8 @@ def test_every_student_gets_the_scores_deserved(graded: Graded, assignment: str)
 def test_failures_are_diagnoses_that_hide_the_tests(graded: Graded, assignment: str) -> None:
     hidden = tg.hidden_code_lines(cr.source(assignment))
     assert hidden
+    release = cr.release(graded.course, assignment)
+    release_text = "\n".join(tg.source_of(c) for c in release["cells"])
     problems: list[str] = []
     for sub in graded.subs[assignment]:
         key = (assignment, sub.student)
@@ -154,6 +159,11 @@ def test_failures_are_diagnoses_that_hide_the_tests(graded: Graded, assignment: 
             if leaks:
                 problems.append(f"{sub.label}: the message of {cell.grade_id} shows hidden "
                                 f"code {leaks[:2]}")
+            revealed = (tg.revealed_values(cell.message, release_text)
+                        if cell.grade_id.startswith("hidden_") else [])
+            if revealed:
+                problems.append(f"{sub.label}: the message of {cell.grade_id} shows the hidden "
+                                f"values {revealed[:3]}")
             if (cell.grade_id.startswith("hidden_") and cell.score < cell.points
                     and not cell.message.startswith("GradingFailure: ")):
                 problems.append(f"{sub.label}: {cell.grade_id} failed without a "
@@ -166,7 +176,7 @@ def _regraded(graded: Graded) -> list[tuple[str, str]]:
     for a in REGRADED:
         (wrong, *_) = [s for s in tg.sample(graded.subs[a], 1) if s.student.startswith("wrong-")]
         pairs.append((a, wrong.student))
-    return pairs
+    return pairs + list(REGRADED_ENTRIES)
 
 
 def test_grading_again_with_one_job_gives_the_same_scores(graded: Graded) -> None:

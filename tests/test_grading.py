@@ -574,6 +574,27 @@ def score_problems(sub: Submission, autograded: Mapping[str, float],
     return problems
 
 
+_SUMMARY_LINE = re.compile(r"^\s*(expected|found):|values differ|relative error")
+_VALUE_PATTERNS = (
+    re.compile(r"\b[A-Za-z_]\w*=\(?-?\d[\d.e+-]*"),  # lr=0.265, betas=(0.77, ...
+    re.compile(r"\(-?\d+\.\d+, -?\d+\.\d+\)"),  # a point such as (4.99, -2.7)
+)
+
+
+def revealed_values(message: str, release_text: str) -> list[str]:
+    """Values of a hidden test's inputs that a failure message spells out.
+
+    A hidden test may say what kind of input failed (shapes, ranges), never its numbers: a
+    ``name=value`` or a point ``(x, y)`` in the message is a leak unless the release the
+    students have shows the same text (public settings such as ``lr=1.0``). The lines that
+    describe the expected and found values (shapes, ranges) are not searched.
+    """
+    text = "\n".join(line for line in message.splitlines() if not _SUMMARY_LINE.search(line))
+    found = [m.group(0).rstrip(".,;:") for pattern in _VALUE_PATTERNS
+             for m in pattern.finditer(text)]
+    return [value for value in found if value not in release_text]
+
+
 def output_problems(label: str, outputs: Mapping[str, list], hidden_lines: set[str]
                     ) -> list[str]:
     """Outputs that show a line of hidden test code, or hidden tests failing with a raw error."""
@@ -661,8 +682,11 @@ def test_diagnoses_fire_only_when_they_explain_the_numbers() -> None:
     nan = np.where(e > 4, np.nan, e)
     assert "np.exp overflowed" in checks.diagnose(
         nan, e, warned=["overflow encountered in exp"])[0]
-    divided = checks.diagnose(nan, e, warned=["invalid value encountered in divide"])[0]
+    divided = checks.diagnose(nan, e, warned=["divide by zero encountered in divide"])[0]
     assert "division by zero" in divided and "np.exp" not in divided
+    assert "0 / 0" in checks.diagnose(nan, e, warned=["invalid value encountered in divide"])[0]
+    logged = checks.diagnose(nan, e, warned=["divide by zero encountered in log"])[0]
+    assert "np.log got 0" in logged
     assert "division by zero, or an overflow" in checks.diagnose(nan, e)[0]
     # float32 is named when it explains the difference: rounding, not another formula.
     rounded = checks.diagnose((e / 3).astype(np.float32), e / 3)
@@ -689,6 +713,14 @@ def test_check_output_names_the_warning_behind_a_nan() -> None:
     with pytest.raises(checks.GradingFailure, match="division by zero") as info:
         checks.check_output(divides, (0,), [10.0, 20.0], what="the step")
     assert "np.exp" not in str(info.value)
+
+
+def test_revealed_values_finds_hidden_numbers_only() -> None:
+    message = ("Adam(params, lr=0.265, betas=(0.77, 0.916)) from (4.99, -2.7) is not right.\n"
+               "  expected: an array of shape (4,) (float64), values from -0.4 to 0.38\n"
+               "Likely mistake: store what train_perceptron returns with lr=1.0.")
+    assert revealed_values(message, "train_perceptron(X, y, lr=1.0)") == [
+        "lr=0.265", "betas=(0.77", "(0.77, 0.916)", "(4.99, -2.7)"]
 
 
 def test_assert_equal_shows_the_expected_value_only_when_revealed() -> None:

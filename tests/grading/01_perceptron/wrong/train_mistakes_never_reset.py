@@ -2,6 +2,7 @@
 
 Loses: test_train hidden_train test_gates hidden_gates
 Says: stop after the first epoch without a mistake
+Says: start the mistake count from 0 in every epoch
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

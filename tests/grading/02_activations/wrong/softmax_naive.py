@@ -2,6 +2,7 @@
 
 Loses: test_softmax_stable hidden_softmax_stable
 Says: np.exp overflowed
+Says: underflows to 0
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

@@ -2,7 +2,7 @@
 
 Right for a single vector (the stability tests), wrong for batches.
 
-Loses: test_softmax hidden_softmax
+Loses: test_softmax hidden_softmax hidden_softmax_stable
 Says: each column was normalised
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.

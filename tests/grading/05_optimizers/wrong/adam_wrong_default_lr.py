@@ -1,7 +1,7 @@
 """Adam is right but its default learning rate is 0.01 instead of 0.001.
 
 Loses: test_adam hidden_adam
-Says: the default learning rate
+Says: the default lr is
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa

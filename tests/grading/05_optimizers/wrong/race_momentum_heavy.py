@@ -1,4 +1,4 @@
-"""race_settings uses momentum 0.95, which overshoots and is still circling after 100 steps.
+"""race_settings uses momentum 0.95, which overshoots and is still circling after 150 steps.
 
 Loses: test_race hidden_race
 Says: momentum too close to 1
