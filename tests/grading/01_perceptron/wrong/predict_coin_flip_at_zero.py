@@ -3,6 +3,7 @@ it must get the same score, since every kernel and every test starts from the sa
 
 Loses: test_predict hidden_predict test_gates hidden_gates
 Says: exactly 0
+Says hidden_predict: No common mistake recognised
 """
 # Student code, run as notebook cells (names come from earlier cells): not linted.
 # ruff: noqa
