@@ -692,7 +692,7 @@ def train_new_model(build_model: object, train_model: object, images: np.ndarray
                             labels, seed=int(seed), what=what, time_limit=time_limit)
     _judge_classifier(report["built"], what="the model from build_model()")
     _, loss_before, _ = _metrics(report["logits_before"], labels)
-    return report["model"], loss_before, report["moved"]
+    return report["model"], loss_before, report["parameter_change"]
 
 
 #: Below this largest change of a parameter (relative to its size), training has "hardly
@@ -700,14 +700,14 @@ def train_new_model(build_model: object, train_model: object, images: np.ndarray
 HARDLY_MOVED = 0.05
 
 
-def why_training_stalled(moved: float | None) -> str:
+def why_training_stalled(change: float | None) -> str:
     """The likely mistake when training did not lower the loss, from how far it moved the
     parameters of the model it was given (`train_new_model`)."""
-    if moved == 0.0:
+    if change == 0.0:
         return ("the parameters never changed: the optimiser is not given model.parameters() "
                 "of this model, or zero_grad/backward/step are missing from the loop")
-    if moved is not None and moved < HARDLY_MOVED:
-        return (f"the parameters hardly moved (by at most {moved:.1%} of their size): the "
+    if change is not None and change < HARDLY_MOVED:
+        return (f"the parameters hardly moved (by at most {change:.1%} of their size): the "
                 "learning rate is far too small, or there are too few steps")
     return ("the loss did not fall although the parameters moved: check the loss function "
             "(CrossEntropyLoss on the raw outputs and the labels) and the order "
@@ -724,7 +724,7 @@ class RetrainResult:
     canary_agreement: float = float("nan")
     control_agreement: float = float("nan")
     source: str = ""
-    moved: float | None = None  # how far training moved the parameters (`train_new_model`)
+    parameter_change: float | None = None  # how far training moved the parameters
 
 
 #: Results of the last `retrain_without_test_set`, by label (read by later test cells through
@@ -786,7 +786,7 @@ def retrain_without_test_set(
             _judge_classifier(report["built"], what="the model from build_model()")
         if report["error"] is not None:
             raise GradingFailure(report["error"])
-        result.moved = report["moved"]
+        result.parameter_change = report["parameter_change"]
         _judge_classifier(report["trained"], what="the model returned by train_model")
         predicted = report["predicted"]
         result.accuracy = _agreement(predicted["test"], data.y_test)
