@@ -67,6 +67,8 @@ __all__ = [
     "moons_loaders",
     "required_accuracy",
     "retrain_without_test_set",
+    "TrainedModel",
+    "check_training_loop",
     "train_new_model",
     "training_spec",
 ]
@@ -677,22 +679,54 @@ def check_classifier_module(model: object, *, what: str, sizes: Sequence[int] = 
     return int(facts["parameters"])
 
 
+@dataclass
+class TrainedModel:
+    """What `train_new_model` found: the ``model`` train_model returned (a proxy under
+    ``nncourse grade``), the new model's mean ``loss_before`` training on the images, how far
+    training moved its parameters (``parameter_change``, the largest change, or None; see
+    `why_training_stalled`) and how the loop ran the model (``loop``; see
+    `check_training_loop`)."""
+
+    model: Any
+    loss_before: float
+    parameter_change: float | None
+    loop: Mapping[str, Any] | None
+
+
 def train_new_model(build_model: object, train_model: object, images: np.ndarray,
                     labels: np.ndarray, *, seed: int, what: str,
-                    time_limit: float = 50.0) -> tuple[Any, float, float | None]:
+                    time_limit: float = 50.0) -> TrainedModel:
     """``train_model(build_model(), images, labels)`` under ``torch.manual_seed(seed)``.
 
-    Runs where the student's code lives (`nncourse.fixtures.mnist.train_new_model`) and checks
-    the new model like `check_classifier_module`. Returns what ``train_model`` returned (a
-    proxy under ``nncourse grade``), the new model's mean loss on the images before training,
-    and how far training moved its parameters (the largest change, or None; see
-    `why_training_stalled`).
+    Runs where the student's code lives (`nncourse.fixtures.mnist.train_new_model`, which
+    hands the new model over in eval mode, as evaluating it leaves it) and checks the new
+    model like `check_classifier_module`.
     """
     report = checks.fixture(mnist_fixtures.train_new_model, build_model, train_model, images,
                             labels, seed=int(seed), what=what, time_limit=time_limit)
     _judge_classifier(report["built"], what="the model from build_model()")
     _, loss_before, _ = _metrics(report["logits_before"], labels)
-    return report["model"], loss_before, report["parameter_change"]
+    return TrainedModel(report["model"], loss_before, report["parameter_change"],
+                        report["loop"])
+
+
+def check_training_loop(trained: TrainedModel, *, what: str) -> None:
+    """Fail when the training loop of `train_new_model` ran the model in eval mode although
+    it has dropout or batch norm, or fed it the images in their given order (no shuffling)."""
+    loop = trained.loop
+    if not loop or not loop["forwards"]:
+        return  # the model was never run with gradients: the loss tells what went wrong
+    if loop["in_eval"] and loop["mode_matters"]:
+        raise GradingFailure(
+            f"{what}: the model came in eval mode (as evaluating it leaves it), and "
+            f"{loop['in_eval']} of its {loop['forwards']} training forward passes ran in eval "
+            "mode, so its dropout or batch norm layers behaved as at test time.\n"
+            "Likely mistake: model.train() is missing at the start of the epoch loop.")
+    if loop["first_in_order"]:
+        raise GradingFailure(
+            f"{what}: the first training batch held the first images in the order they were "
+            "given: the batches were not shuffled.\nLikely mistake: the DataLoader needs "
+            "shuffle=True (a new random order in every epoch).")
 
 
 #: Below this largest change of a parameter (relative to its size), training has "hardly
