@@ -1,0 +1,314 @@
+"""The course website (`make site`, site/build.py) builds and works offline.
+
+The site is built once for the module, into a temporary folder, on the fast path: notebooks
+rendered as stored, without executing them (`make site` executes the lessons; that path is
+not run here). The build time is printed and must stay under BUILD_LIMIT_S.
+
+Checked for every page:
+
+1. statically, in the HTML: no <script src> or <link href> pointing to another host (http:,
+   https: or protocol-relative //), no CSS in the build importing or loading a URL from
+   another host, and every local script, stylesheet and icon a page names exists; the index
+   links every lesson and every exercise, and the exercise pages carry no nbgrader solution or
+   hidden-test markers;
+2. in Debian's Chromium (Playwright, as tests/test_browser.py launches it; skipped without a
+   browser), served by a local HTTP server on 127.0.0.1 started by the test: the page has its
+   title (the notebook's "# ..." heading), no request fails and no response has a status
+   >= 400, and on every page with math MathJax has typeset every formula (each .math element
+   holds an <mjx-container>) and no raw TeX delimiter ($$, $, \\(, \\[) is left in the visible
+   text outside code.
+
+Marked slow (the build), the browser part also browser: deselect with `-m "not browser"`.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD_LIMIT_S = 120  # the fast build takes about 10-20 s on two shared cores
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+TIMEOUT_MS = 60_000
+NOTEBOOKS = sorted(REPO.glob("lessons/*.ipynb")) + sorted(REPO.glob("exercises/*/*.ipynb"))
+SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def _page_of(notebook: Path) -> str:
+    """lessons/01_neuron.ipynb -> 'lessons/01_neuron.html' (the page's path in the site)."""
+    return notebook.relative_to(REPO).with_suffix(".html").as_posix()
+
+
+def _heading(notebook: Path) -> str:
+    """The notebook's title: the text of its first '# ' heading."""
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    raise AssertionError(f"{notebook.relative_to(REPO)} has no '# ' title")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The website built by site/build.py (no execution) into a temporary folder."""
+    out = tmp_path_factory.mktemp("site")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(REPO / "site" / "build.py"), "--out", str(out),
+                           "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    seconds = time.perf_counter() - started
+    print(f"site built in {seconds:.1f} s")
+    assert done.returncode == 0, f"site/build.py failed:\n{done.stdout[-4000:]}\n{done.stderr}"
+    assert seconds < BUILD_LIMIT_S, f"the fast site build took {seconds:.0f} s"
+    html = out / "html"
+    assert (html / "index.html").is_file()
+    return html
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if "_static" not in p.relative_to(site).parts)
+
+
+class _Assets(html.parser.HTMLParser):
+    """The src of every <script>, the href of every <link> and of every <a> in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[str] = []
+        self.links: list[str] = []
+        self.anchors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "script" and "src" in values:
+            self.scripts.append(values["src"])
+        elif tag == "link" and "href" in values:
+            self.links.append(values["href"])
+        elif tag == "a" and "href" in values:
+            self.anchors.append(values["href"])
+
+
+def _assets(page: Path) -> _Assets:
+    parser = _Assets()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _is_remote(url: str) -> bool:
+    return url.startswith("//") or urlsplit(url).scheme not in ("", "file")
+
+
+# --- 1. the HTML -------------------------------------------------------------------------------
+
+
+def test_every_notebook_has_a_page_linked_from_the_index(site: Path) -> None:
+    pages = set(_pages(site))
+    missing = [_page_of(nb) for nb in NOTEBOOKS if _page_of(nb) not in pages]
+    assert not missing, f"notebooks without a page: {missing}"
+    assert not any(p.startswith("solutions/") for p in pages), "a page was built from solutions/"
+    linked = {urlsplit(href).path for href in _assets(site / "index.html").anchors}
+    unlinked = [_page_of(nb) for nb in NOTEBOOKS if _page_of(nb) not in linked]
+    assert not unlinked, f"the index does not link {unlinked}"
+
+
+def test_pages_load_nothing_from_another_host(site: Path) -> None:
+    problems = []
+    for name in _pages(site):
+        page = site / name
+        assets = _assets(page)
+        for url in assets.scripts + assets.links:
+            if _is_remote(url):
+                problems.append(f"{name}: {url}")
+                continue
+            path = urlsplit(url).path
+            if path and not (page.parent / path).resolve().is_file():
+                problems.append(f"{name}: {url} is not in the build")
+    for css in site.rglob("*.css"):
+        for url in re.findall(r"""(?:url\(|@import\s+)\s*['"]?([^'")\s;]+)""",
+                              css.read_text(encoding="utf-8", errors="replace")):
+            if _is_remote(url):
+                problems.append(f"{css.relative_to(site)}: {url}")
+    assert not problems, "\n".join(problems)
+
+
+def test_math_is_shipped_and_pages_have_math_markup(site: Path) -> None:
+    for notebook in NOTEBOOKS:
+        text = (site / _page_of(notebook)).read_text(encoding="utf-8")
+        assert 'class="math' in text, f"{_page_of(notebook)} has no math"
+        assert "_static/mathjax/tex-chtml.js" in text, f"{_page_of(notebook)} loads no MathJax"
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_exercise_pages_have_no_solutions(site: Path) -> None:
+    for page in sorted((site / "exercises").rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        found = [marker for marker in SOLUTION_MARKERS if marker in text]
+        assert not found, f"{page.relative_to(site)} shows {found}"
+
+
+# --- 2. in a browser ---------------------------------------------------------------------------
+
+
+def _chromium() -> str:
+    """Debian's Chromium, installed with apt-get if it is missing and we are root; else skip."""
+    for candidate in (os.environ.get("NNCOURSE_CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip("no Chromium at /usr/bin/chromium, and it cannot be installed here (needs "
+                    "root and apt-get): run `apt-get install -y chromium` as root")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            pytest.skip(f"Chromium could not be installed ({' '.join(command)} failed):\n"
+                        f"{done.stderr[-2000:]}")
+    if not Path("/usr/bin/chromium").is_file():
+        pytest.skip("apt-get installed the chromium package but /usr/bin/chromium is missing")
+    return "/usr/bin/chromium"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """A static HTTP server for the site on 127.0.0.1 (a free port); yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package")
+    executable = _chromium()
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+# Typeset state of a page, once MathJax (if the page loads it) has finished.
+_MATH_STATE = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+        await MathJax.startup.promise;
+    }
+    await document.fonts.ready;  // the web fonts MathJax's output asked for
+    const math = [...document.querySelectorAll('.math')];
+    const prose = document.querySelector('div.body') || document.body;
+    const copy = prose.cloneNode(true);
+    copy.querySelectorAll('pre, code, .highlight, mjx-container, script, style')
+        .forEach(el => el.remove());
+    return {
+        mathjax: !!(window.MathJax && MathJax.startup),
+        math: math.length,
+        untypeset: math.filter(el => !el.querySelector('mjx-container'))
+                       .map(el => el.textContent.slice(0, 80)),
+        errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+        text: document.body.innerText,
+        prose: copy.textContent,
+        h1: (document.querySelector('div.body h1') || {innerText: ''}).innerText,
+    };
+}"""
+
+
+def _watch(page, bad: list[str], requested: list[str]) -> None:
+    """Collect into `bad` failed requests, responses >= 400 and page errors; all URLs asked."""
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            bad.append(f"HTTP {response.status} {response.url}")
+
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: bad.append(
+        f"request failed: {request.url} ({request.failure})"))
+    page.on("response", on_response)
+    page.on("pageerror", lambda error: bad.append(f"page error: {error}"))
+
+
+@pytest.mark.browser
+def test_every_page_in_a_browser(site: Path, server: str, browser) -> None:
+    headings = {_page_of(nb): _heading(nb) for nb in NOTEBOOKS}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    failures: list[str] = []
+    started = time.perf_counter()
+    try:
+        for name in _pages(site):
+            page = context.new_page()
+            bad: list[str] = []
+            requested: list[str] = []
+            _watch(page, bad, requested)
+            page.goto(f"{server}/{name}", wait_until="load")
+            state = page.evaluate(_MATH_STATE)
+            title = page.title()
+            page.close()
+
+            problems = list(bad)
+            remote = [url for url in requested
+                      if not url.startswith((server + "/", "data:", "blob:", "about:"))]
+            if remote:
+                problems.append(f"requests to another host: {remote}")
+            if not title.strip():
+                problems.append("no <title>")
+            if name in headings:
+                if headings[name] not in title:
+                    problems.append(f"title {title!r} lacks {headings[name]!r}")
+                if headings[name] not in state["h1"]:
+                    problems.append(f"h1 {state['h1']!r} is not {headings[name]!r}")
+                if not state["math"]:
+                    problems.append("no math on the page")
+            if state["math"]:
+                if not state["mathjax"]:
+                    problems.append("math but no MathJax")
+                if state["untypeset"]:
+                    problems.append(f"{len(state['untypeset'])} of {state['math']} formulas "
+                                    f"not typeset, e.g. {state['untypeset'][:3]}")
+                if state["errors"]:
+                    problems.append(f"{state['errors']} MathJax errors")
+            if "$$" in state["text"]:
+                problems.append("raw $$ in the visible text")
+            raw = re.findall(r".{0,30}(?:\$|\\\(|\\\[).{0,30}", state["prose"])
+            if raw:
+                problems.append(f"raw TeX in the text: {raw[:3]}")
+            failures += [f"{name}: {problem}" for problem in problems]
+    finally:
+        context.close()
+    print(f"{len(_pages(site))} pages checked in Chromium in {time.perf_counter() - started:.1f} s")
+    assert not failures, "\n".join(failures)
