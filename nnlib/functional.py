@@ -224,22 +224,31 @@ def mse_loss(input, target, reduction: str = "mean"):
     return losses.mse_loss(input, target, reduction=reduction)[0]
 
 
-def binary_cross_entropy(input, target, reduction: str = "mean"):
-    """Binary cross-entropy on probabilities, the value only."""
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """Binary cross-entropy on probabilities, the value only (see nnlib.losses)."""
     from nnlib import losses
 
-    return losses.binary_cross_entropy(input, target, reduction=reduction)[0]
+    return losses.binary_cross_entropy(input, target, weight, reduction)[0]
 
 
-def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):
-    """Binary cross-entropy on logits, the value only."""
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, reduction: str = "mean", pos_weight=None
+):
+    """Binary cross-entropy on logits, the value only (see nnlib.losses)."""
     from nnlib import losses
 
-    return losses.binary_cross_entropy_with_logits(input, target, reduction=reduction)[0]
+    return losses.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)[0]
 
 
-def cross_entropy(input, target, reduction: str = "mean"):
-    """Softmax cross-entropy of logits, the value only."""
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
+    """Softmax cross-entropy of logits, the value only (see nnlib.losses)."""
     from nnlib import losses
 
-    return losses.cross_entropy(input, target, reduction=reduction)[0]
+    return losses.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)[0]

@@ -185,11 +185,6 @@ def _check_linear_init():
     assert np.abs(u).max() <= 1 / np.sqrt(400) and abs(u.std() - 1 / np.sqrt(3 * 400)) < 1e-3
 
 
-def _check_linear_shapes():
-    with pytest.raises(ValueError):
-        nn.Linear(3, 2)(np.zeros(3))
-
-
 def _check_softmax_implicit_dim():
     z = np.random.default_rng(0).normal(size=(2, 3, 4))
     with warnings.catch_warnings():
@@ -205,6 +200,20 @@ def _check_losses_return_gradient():
     assert value == 1.0 and grad.shape == (2,)
 
 
+def _check_cross_entropy_targets():
+    z = np.random.default_rng(0).normal(size=(2, 3))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        functional.cross_entropy(z, np.array([0, 2]), label_smoothing=-0.1)
+    plain = TF.cross_entropy(torch.tensor(z), torch.tensor([0, 2]))
+    assert_close(
+        TF.cross_entropy(torch.tensor(z), torch.tensor([0, 2]), label_smoothing=-0.1), plain
+    )
+    one_hot = functional.one_hot(np.array([0, 2]), 3)  # int64 rows
+    assert_close(functional.cross_entropy(z, one_hot), plain)
+    with pytest.raises(RuntimeError):
+        TF.cross_entropy(torch.tensor(z), torch.tensor(one_hot))
+
+
 def _check_optimizer_state_dict():
     assert not hasattr(optim.Adam, "state_dict")
 
@@ -212,9 +221,9 @@ def _check_optimizer_state_dict():
 BEHAVIOUR = {
     "nn.Module (backward)": _check_backward_explicit,
     "nn.Linear (init)": _check_linear_init,
-    "nn.Linear (shapes)": _check_linear_shapes,
     "F.softmax (dim=None)": _check_softmax_implicit_dim,
     "losses (gradient)": _check_losses_return_gradient,
+    "F.cross_entropy (targets)": _check_cross_entropy_targets,
     "optim.Optimizer (state_dict)": _check_optimizer_state_dict,
 }
 

@@ -66,17 +66,18 @@ def test_cross_entropy_label_count_mismatch():
         losses.cross_entropy(np.zeros((4, 3)), np.zeros((4, 1, 1), dtype=int))
 
 
-def test_cross_entropy_needs_2d_logits():
+def test_cross_entropy_labels_must_fit_the_input_without_its_class_axis():
+    """(C,), (N, C) and (N, C, d1, ...) are all inputs, as in torch; the labels must match."""
+    with pytest.raises(ValueError, match=r"input must have shape \(C,\), \(N, C\) or"):
+        losses.cross_entropy(np.float64(0.0), np.array(1))
     with pytest.raises(
-        ValueError,
-        match=r"input must have shape \(batch, classes\), "
-        r"got shape \(5,\)",
+        ValueError, match=r"target must have shape \(\) to match an unbatched input"
     ):
-        losses.cross_entropy(np.zeros(5), np.array([1]))
+        losses.cross_entropy(np.zeros(5), np.array([[1]]))
     with pytest.raises(
         ValueError,
-        match=r"input must have shape \(batch, classes\), "
-        r"got shape \(2, 3, 4\)",
+        match=r"target must have shape \(2, 4\) to match the input's shape without its "
+        r"class axis 1, got shape \(2,\)",
     ):
         losses.cross_entropy(np.zeros((2, 3, 4)), np.array([0, 1]))
 
@@ -92,12 +93,15 @@ def test_linear_x_and_weight_mismatch_names_both_shapes():
 
 
 def test_linear_needs_a_batch_of_rows():
+    # layers.linear_forward takes a matrix; nn.Linear, like torch, also (in,) and (N, *, in).
     with pytest.raises(
         ValueError,
         match=r"x must have shape \(batch, in_features\), "
         r"got shape \(3,\)",
     ):
-        nn.Linear(3, 2)(np.zeros(3))
+        layers.linear_forward(np.zeros(3), np.zeros((2, 3)), None)
+    with pytest.raises(ValueError, match=r"x has shape \(4,\).*in_features=3"):
+        nn.Linear(3, 2)(np.zeros(4))
     with pytest.raises(ValueError, match=r"x must have shape .*got shape \(2, 2, 3\)"):
         layers.linear_forward(np.zeros((2, 2, 3)), np.zeros((2, 3)), None)
 
