@@ -21,7 +21,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Circle
 
 from nnlib.functional import ACTIVATIONS
-from nnlib.training import confusion_matrix
+from nnlib.metrics import confusion_matrix
 
 __all__ = [
     "confusion_matrix",

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from nnlib.metrics import confusion_matrix  # re-exported: nnlib.training.confusion_matrix
 from nnlib.random import manual_seed
 
 __all__ = [
@@ -130,28 +131,6 @@ def accuracy(output: np.ndarray, target: np.ndarray, from_logits: bool = True) -
     return float(correct) / total
 
 
-def confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None
-) -> np.ndarray:
-    """Counts C[i, j] of samples with true class i predicted as class j, shape (C, C)."""
-    y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
-    y_pred = np.asarray(y_pred).reshape(-1).astype(np.int64)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"
-        )
-    if num_classes is None:
-        num_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(
-                f"{name} must lie in [0, {num_classes - 1}], "
-                f"got values from {labels.min()} to {labels.max()}"
-            )
-    counts = np.bincount(num_classes * y_true + y_pred, minlength=num_classes * num_classes)
-    return counts.reshape(num_classes, num_classes)
-
-
 class _Totals:
     """Running sums over one pass through the data: loss times batch size, correct predictions."""
 
@@ -227,7 +206,7 @@ class History:
 
     def plot(self, metrics: tuple[str, ...] = ("loss", "accuracy")) -> Any:
         """Plot training and validation curves with nnlib.plots.plot_history; returns the Figure."""
-        from nnlib.plots import plot_history
+        from nnlib.plots import plot_history  # here: matplotlib only when a plot is asked for
 
         return plot_history(self, metrics=metrics)
 

@@ -279,3 +279,56 @@ def test_numerical_gradient_needs_float64():
 def test_rel_error_rejects_different_shapes():
     with pytest.raises(ValueError, match=r"\(3,\).*\(1, 3\)"):
         gradcheck.rel_error(np.zeros(3), np.zeros((1, 3)))
+
+
+def test_numerical_gradient_restores_x_when_f_raises():
+    x = np.array([1.0, 2.0])
+
+    def f() -> float:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        gradcheck.numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+def test_numerical_gradient_needs_a_scalar_function():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"f must return a single number.*shape \(4,\)"):
+        gradcheck.numerical_gradient(lambda: np.ones(4) * x.sum(), x)
+    one_entry = gradcheck.numerical_gradient(lambda: np.array([np.sum(x**2)]), x)
+    np.testing.assert_allclose(one_entry, 2.0 * x, rtol=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), seed=SEEDS)
+def test_numerical_jacobian_of_softmax(n, seed):
+    z = np.random.default_rng(seed).normal(0.0, 2.0, size=n)
+    original = z.copy()
+    jac = gradcheck.numerical_jacobian(F.softmax, z)
+    np.testing.assert_array_equal(z, original)  # the caller's array is never changed
+    assert jac.shape == (n, n)
+    assert gradcheck.rel_error(jac, F.softmax_jacobian(z)) < 1e-6 or np.allclose(
+        jac, F.softmax_jacobian(z), atol=1e-10
+    )
+
+
+def test_numerical_jacobian_shape_and_a_function_that_returns_its_input():
+    x = np.arange(6.0).reshape(2, 3)
+    identity = gradcheck.numerical_jacobian(lambda a: a, x)  # f returns x itself, a view
+    assert identity.shape == (2, 3, 2, 3)
+    np.testing.assert_allclose(identity.reshape(6, 6), np.eye(6), atol=1e-9)
+    summed = gradcheck.numerical_jacobian(lambda a: a.sum(), [1, 2, 3])  # ints: float64
+    assert summed.shape == (3,)
+    np.testing.assert_allclose(summed, np.ones(3), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "f, df",
+    [(F.tanh, F.tanh_derivative), (F.sigmoid, F.sigmoid_derivative), (F.gelu, F.gelu_derivative)],
+)
+def test_numerical_derivative_of_elementwise_functions(f, df):
+    z = np.random.default_rng(0).normal(0.0, 2.0, size=(3, 4))
+    numeric = gradcheck.numerical_derivative(f, z)
+    assert numeric.shape == z.shape and numeric.dtype == np.float64
+    assert gradcheck.rel_error(numeric, df(z)) < 1e-8

@@ -159,3 +159,19 @@ def test_plot_network_from_a_model_shows_a_subset_of_big_layers():
     small = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
     ax = plot_network(small)
     assert segments(ax) == 2 * 4 + 4 * 1 and circles(ax) == 7
+
+
+def test_plots_does_not_import_training():
+    """nnlib.training imports nnlib.plots (History.plot): the other way round is a cycle.
+    Both take confusion_matrix from nnlib.metrics."""
+    import ast
+    from pathlib import Path
+
+    import nnlib.plots
+    from nnlib import training
+
+    tree = ast.parse(Path(nnlib.plots.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "nnlib.training" not in imported
+    assert confusion_matrix is training.confusion_matrix
