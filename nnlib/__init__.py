@@ -55,10 +55,6 @@ DIFFERENCES_FROM_PYTORCH: dict[str, tuple[str, str]] = {
         "U(-1/sqrt(in), 1/sqrt(in)) for weight and bias is init='uniform'",
         "He initialisation suits the ReLU networks the lessons train",
     ),
-    "nn.Linear (shapes)": (
-        "input must be (N, in_features); torch also takes (in_features,) and (N, *, in_features)",
-        "the lessons' batches are matrices; the shape check gives a clearer message",
-    ),
     "nn.Dropout": (
         "extra keyword-only `rng` (a seed or Generator for the masks)",
         "reproducible masks in a lesson without seeding everything",
@@ -71,19 +67,37 @@ DIFFERENCES_FROM_PYTORCH: dict[str, tuple[str, str]] = {
         "no `weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
         "the plain formula of lesson 5",
     ),
-    "F.binary_cross_entropy, losses.binary_cross_entropy, nn.BCELoss": (
-        "no `weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
-        "the plain formula of lesson 5",
+    "F.binary_cross_entropy, losses.binary_cross_entropy": (
+        "`reduction` is the 4th argument (torch: 6th, after the deprecated `size_average`, "
+        "`reduce`)",
+        "torch's deprecated arguments are left out (see 'all'); pass reduction by keyword",
     ),
-    "F.binary_cross_entropy_with_logits, losses.binary_cross_entropy_with_logits, "
+    "F.binary_cross_entropy_with_logits, losses.binary_cross_entropy_with_logits": (
+        "`reduction`, `pos_weight` are the 4th and 5th arguments (torch: 6th and 7th, after "
+        "the deprecated `size_average`, `reduce`)",
+        "torch's deprecated arguments are left out (see 'all'); pass them by keyword",
+    ),
+    "F.cross_entropy, losses.cross_entropy": (
+        "`ignore_index`, `reduction`, `label_smoothing` are the 4th to 6th arguments (torch: "
+        "5th, 7th, 8th, around the deprecated `size_average`, `reduce`)",
+        "torch's deprecated arguments are left out (see 'all'); pass them by keyword",
+    ),
+    "F.cross_entropy (targets)": (
+        "a negative label_smoothing is a ValueError (torch ignores it); integer one-hot "
+        "targets of the input's shape count as class probabilities (torch: float only)",
+        "a negative smoothing is a mistake; one_hot(labels) rows are the probabilities they say",
+    ),
+    "nn.BCELoss": (
+        "`reduction` is keyword-only",
+        "the options of nnlib's loss modules come by name",
+    ),
     "nn.BCEWithLogitsLoss": (
-        "no `weight`, `pos_weight`; `reduction` is the 3rd argument (in the module: keyword-only)",
-        "the plain formula of lesson 5",
+        "`reduction`, `pos_weight` are keyword-only",
+        "the options of nnlib's loss modules come by name",
     ),
-    "F.cross_entropy, losses.cross_entropy, nn.CrossEntropyLoss": (
-        "no `weight`, `ignore_index`, `label_smoothing`; `reduction` is the 3rd argument (in "
-        "the module: keyword-only); input must be (N, C)",
-        "the plain formula of lesson 5",
+    "nn.CrossEntropyLoss": (
+        "`ignore_index`, `reduction`, `label_smoothing` are keyword-only",
+        "the options of nnlib's loss modules come by name",
     ),
     "losses (gradient)": (
         "nnlib.losses functions return `(loss, grad)`, the gradient with respect to input",

@@ -43,9 +43,16 @@ class Parameter:
         """Shape of the data."""
         return self.data.shape
 
-    def accumulate(self, grad: np.ndarray) -> None:
-        """Add `grad` to `.grad` (PyTorch semantics: gradients add up until zero_grad)."""
-        self.grad = grad.copy() if self.grad is None else self.grad + grad
+    def accumulate(self, grad: np.ndarray, copy: bool = True) -> None:
+        """Add `grad` to `.grad` (PyTorch semantics: gradients add up until zero_grad).
+
+        copy=False: a fresh array that nobody else holds (a layer's own result) becomes
+        `.grad` itself when there is none yet, instead of a copy of it.
+        """
+        if self.grad is None:
+            self.grad = grad.copy() if copy else grad
+        else:
+            self.grad = self.grad + grad
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
@@ -302,19 +309,45 @@ class Linear(Module):
             self.bias = Parameter(np.zeros(out_features, dtype=dtype))
 
     def forward(self, input: np.ndarray) -> np.ndarray:
-        """input (N, in_features) -> (N, out_features)."""
+        """input (N, in_features) -> (N, out_features); as in torch also (in_features,) and
+        (N, *, in_features), each row along the last axis mapped on its own."""
+        x = as_float_array(input, "x")  # the name layers.linear_forward uses
+        shape = x.shape
+        if x.ndim != 2:  # one sample, or more leading axes: the rows of a matrix
+            if x.ndim == 0 or x.shape[-1] != self.in_features:
+                raise ValueError(
+                    f"x has shape {x.shape} but Linear expects (*, {self.in_features}): "
+                    f"the last axis must be in_features={self.in_features}"
+                )
+            x = x.reshape(-1, self.in_features)
         b = None if self.bias is None else self.bias.data
-        out, cache = layers.linear_forward(input, self.weight.data, b)
+        out, cache = layers.linear_forward(x, self.weight.data, b)
         self.save_for_backward(cache)
+        if len(shape) != 2:
+            out = out.reshape(shape[:-1] + (self.out_features,))
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Accumulate dL/dweight and dL/dbias; return dL/dx."""
-        dx, dw, db = layers.linear_backward(dout, self.saved_for_backward())
-        self.weight.accumulate(dw)
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Accumulate dL/dweight and dL/dbias (summed over every row); return dL/dx.
+
+        input_grad=False skips dL/dx = dout @ weight and returns None: what torch does for
+        an input that does not require grad, such as the images fed to the first layer.
+        """
+        dout = np.asarray(dout)
+        rows = dout if dout.ndim == 2 else dout.reshape(-1, self.out_features)
+        cache = self.saved_for_backward()
+        if input_grad:
+            dx, dw, db = layers.linear_backward(rows, cache)
+        else:  # the same weight and bias gradients as linear_backward: dout.T @ x, sum of dout
+            x, _, bias = cache
+            dx, dw, db = None, rows.T @ x, None if bias is None else rows.sum(axis=0)
+        # dw and db are new arrays of this call: .grad may take them without a copy.
+        self.weight.accumulate(dw, copy=False)
         if self.bias is not None:
-            self.bias.accumulate(db)
-        return dx
+            self.bias.accumulate(db, copy=False)
+        if dx is None or dout.ndim == 2:
+            return dx
+        return dx.reshape(dout.shape[:-1] + (self.in_features,))
 
     def extra_repr(self) -> str:
         return (
@@ -568,9 +601,20 @@ class Sequential(Module):
             input = m(input)
         return input
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Feed the gradient back through every module in reverse order."""
-        for m in reversed(self.layers):
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Feed the gradient back through every module in reverse order; return dL/dinput.
+
+        input_grad=False: nobody needs dL/dinput (the input is data, as for torch a tensor
+        without requires_grad), so a first Linear layer skips computing it; returns None.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            m = self.layers[i]
+            if i == 0 and not input_grad:
+                if type(m).backward in (Linear.backward, Sequential.backward):
+                    m.backward(dout, input_grad=False)
+                else:  # a module without the option (e.g. a subclass): compute, then drop
+                    m.backward(dout)
+                return None
             dout = m.backward(dout)
         return dout
 
@@ -608,8 +652,9 @@ class _Loss(Module):
                 f"dout has shape {dout.shape} but the loss has shape {self._loss_shape} "
                 f"(reduction={self.reduction!r}); pass a number or an array of the loss's shape"
             )
-        extra_axes = (1,) * (self._grad.ndim - dout.ndim)  # cross-entropy: (N,) -> (N, 1)
-        return self._grad * dout.reshape(dout.shape + extra_axes)
+        if dout.ndim < self._grad.ndim:  # cross-entropy: (N, d1, ...) -> (N, 1, d1, ...)
+            dout = np.expand_dims(dout, 1)
+        return self._grad * dout
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -619,25 +664,68 @@ class MSELoss(_Loss):
     """Mean squared error."""
 
     def _compute(self, input, target):
-        return losses.mse_loss(input, target, self.reduction)
+        return losses.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities."""
+    """Binary cross-entropy on probabilities; weight rescales each element's loss."""
+
+    def __init__(self, weight: np.ndarray | None = None, *, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        self.weight = weight
 
     def _compute(self, input, target):
-        return losses.binary_cross_entropy(input, target, self.reduction)
+        return losses.binary_cross_entropy(
+            input, target, weight=self.weight, reduction=self.reduction
+        )
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits (sigmoid built in, numerically stable)."""
+    """Binary cross-entropy on logits (sigmoid built in, numerically stable).
+
+    weight rescales each element's loss, pos_weight the positive term (e.g. one per class).
+    """
+
+    def __init__(
+        self,
+        weight: np.ndarray | None = None,
+        *,
+        reduction: str = "mean",
+        pos_weight: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(reduction=reduction)
+        self.weight = weight
+        self.pos_weight = pos_weight
 
     def _compute(self, input, target):
-        return losses.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return losses.binary_cross_entropy_with_logits(
+            input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy on logits (N, C) with integer labels (N,) or probabilities (N, C)."""
+    """Softmax cross-entropy on logits (N, C), (N, C, d1, ...) or (C,), against class labels
+    (N,), (N, d1, ...) or a scalar, or class probabilities of the input's shape."""
+
+    def __init__(
+        self,
+        weight: np.ndarray | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(reduction=reduction)
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
 
     def _compute(self, input, target):
-        return losses.cross_entropy(input, target, self.reduction)
+        return losses.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )

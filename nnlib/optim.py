@@ -31,6 +31,9 @@ class Optimizer:
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.param_groups: list[dict] = []
         self.state: dict[Parameter, dict] = {}
+        # One scratch array per parameter, reused by every step for the update's intermediate
+        # values (not optimizer state: its contents mean nothing between steps).
+        self._scratch: dict[Parameter, np.ndarray] = {}
         for group in groups:
             self.add_param_group(group)
 
@@ -68,6 +71,13 @@ class Optimizer:
     def update(self, p: Parameter, grad: np.ndarray, state: dict, group: dict) -> None:
         """Apply the rule to one parameter (in place on p.data), with its group's settings."""
         raise NotImplementedError
+
+    def scratch(self, p: Parameter) -> np.ndarray:
+        """A work array of p's shape and dtype, the same one at every step (no allocation)."""
+        work = self._scratch.get(p)
+        if work is None or work.shape != p.data.shape or work.dtype != p.data.dtype:
+            work = self._scratch[p] = np.empty_like(p.data)
+        return work
 
 
 class SGD(Optimizer):
@@ -116,16 +126,22 @@ class SGD(Optimizer):
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
         mu = group["momentum"]
+        work = self.scratch(p)
         if mu:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = g.copy()
+                state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
             else:
-                state["momentum_buffer"] = (
-                    mu * state["momentum_buffer"] + (1 - group["dampening"]) * g
-                )
+                # v = mu * v + (1 - dampening) * g, in place
+                v = state["momentum_buffer"]
+                v *= mu
+                v += np.multiply(g, 1 - group["dampening"], out=work)
             v = state["momentum_buffer"]
-            g = g + mu * v if group["nesterov"] else v
-        p.data -= group["lr"] * g
+            if group["nesterov"]:  # g + mu * v
+                g = np.add(g, np.multiply(v, mu, out=work), out=work)
+            else:
+                g = v
+        # p = p - lr * g, in place
+        p.data -= np.multiply(g, group["lr"], out=work)
 
 
 class Adam(Optimizer):
@@ -177,17 +193,30 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        # m = beta1 * m + (1 - beta1) * g and v = beta2 * v + (1 - beta2) * g^2, in place.
+        # Every array operation below writes into m, v, p.data or one reused scratch array:
+        # no new arrays per step, and a float32 model computes in float32 throughout.
+        work = self.scratch(p)
+        # m = beta1 * m + (1 - beta1) * g
         m *= beta1
-        m += (1 - beta1) * g
+        m += np.multiply(g, 1 - beta1, out=work)
+        # v = beta2 * v + (1 - beta2) * g^2
         v *= beta2
-        v += (1 - beta2) * (g * g)
+        work = np.multiply(g, g, out=work)
+        work *= 1 - beta2
+        v += work
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        m_hat = m / (1 - beta1**t)  # bias correction: m and v start at 0
-        v_hat = v / (1 - beta2**t)
-        p.data -= lr * m_hat / (np.sqrt(v_hat) + group["eps"])
+        # p = p - lr * m_hat / (sqrt(v_hat) + eps), with the bias corrections (m and v start
+        # at 0) m_hat = m / c1 and v_hat = v / c2, c1 = 1 - beta1^t and c2 = 1 - beta2^t.
+        # They are numbers, so they move out of the arrays (multiply top and bottom by
+        # sqrt(c2)): p = p - (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2))
+        root_c2 = math.sqrt(1 - beta2**t)
+        denom = np.sqrt(v, out=work)
+        denom += group["eps"] * root_c2
+        step = np.divide(m, denom, out=work)
+        step *= lr * root_c2 / (1 - beta1**t)
+        p.data -= step
 
 
 class LRScheduler:

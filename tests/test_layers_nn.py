@@ -189,6 +189,101 @@ def test_linear_module_matches_torch(n, fin, fout, bias, seed):
     assert_grads_match_torch(lin, ref)
 
 
+@FAST
+@given(
+    lead=st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple),
+    fin=SIZES,
+    fout=SIZES,
+    bias=st.booleans(),
+    seed=SEEDS,
+)
+def test_linear_module_takes_any_leading_axes_like_torch(lead, fin, fout, bias, seed):
+    """(in,), (N, in) and (N, *, in): values, input gradients and parameter gradients
+    (summed over every leading axis) as torch's; an empty axis gives zero gradients."""
+    torch.manual_seed(seed)
+    ref = torch.nn.Linear(fin, fout, bias=bias, dtype=torch.float64)
+    lin = nn.Linear(fin, fout, bias=bias, dtype=np.float64, rng=seed)
+    copy_torch_weights(lin, ref)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=lead + (fin,))
+    dout = rng.normal(size=lead + (fout,))
+
+    out = lin(x)
+    dx = lin.backward(dout)
+    xt = tt(x, True)
+    out_t = ref(xt)
+    out_t.backward(tt(dout))
+    assert out.shape == lead + (fout,)
+    assert_close(out, out_t)
+    assert_close(dx, xt.grad)
+    assert_grads_match_torch(lin, ref)
+
+
+def test_linear_module_gradients_accumulate_over_calls_of_different_shapes():
+    """A (in,) call and a (2, 3, in) call, backward through both: the sums torch gets."""
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(4, 3, dtype=torch.float64)
+    lin = nn.Linear(4, 3, dtype=np.float64)
+    copy_torch_weights(lin, ref)
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(4,)), rng.normal(size=(2, 3, 4))]
+    douts = [rng.normal(size=(3,)), rng.normal(size=(2, 3, 3))]
+    for x, dout in zip(xs, douts, strict=True):
+        lin(x)
+        lin.backward(dout)
+        ref(tt(x)).backward(tt(dout))
+    assert_grads_match_torch(lin, ref)
+
+
+def test_linear_module_rejects_a_wrong_last_axis_or_a_number_like_torch():
+    lin = nn.Linear(3, 2)
+    for bad in (np.zeros(4), np.zeros((2, 5, 4)), np.float32(1.0)):
+        with pytest.raises(ValueError, match="in_features=3"):
+            lin(bad)
+        with pytest.raises(RuntimeError):
+            torch.nn.Linear(3, 2)(torch.tensor(bad))
+
+
+def test_float32_linear_step_keeps_float32_and_grads_are_fresh_arrays():
+    """The lean path (no copy of a layer's own gradient) still gives each parameter its own
+    float32 .grad, and accumulating into it does not change an array read out earlier."""
+    lin = nn.Linear(5, 4, rng=0)
+    x = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    out = lin(x)
+    dx = lin.backward(np.ones_like(out))
+    assert out.dtype == dx.dtype == lin.weight.grad.dtype == lin.bias.grad.dtype == np.float32
+    first = lin.weight.grad
+    snapshot = first.copy()
+    lin(x)
+    lin.backward(np.ones_like(out))
+    np.testing.assert_array_equal(first, snapshot)
+    np.testing.assert_allclose(lin.weight.grad, 2 * snapshot)
+
+
+def test_backward_without_input_grad_gives_the_same_parameter_gradients():
+    """model.backward(dout, input_grad=False): torch's case of an input without requires_grad;
+    the first Linear skips dL/dx, every parameter gradient is the one torch computes."""
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(5, 4, dtype=torch.float64), torch.nn.Tanh(),
+        torch.nn.Linear(4, 3, dtype=torch.float64),
+    )  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(5, 4, dtype=np.float64), nn.Tanh(), nn.Linear(4, 3, dtype=np.float64)
+    )
+    copy_torch_weights(model, ref)
+    rng = np.random.default_rng(0)
+    x, dout = rng.normal(size=(2, 6, 5)), rng.normal(size=(2, 6, 3))
+    model(x)
+    assert model.backward(dout, input_grad=False) is None
+    ref(tt(x)).backward(tt(dout))  # x without requires_grad
+    assert_grads_match_torch(model, ref)
+    nested = nn.Sequential(nn.Sequential(nn.Linear(5, 4, dtype=np.float64)), nn.Tanh())
+    nested(x[0])
+    assert nested.backward(np.ones((6, 4)), input_grad=False) is None
+    assert nested[0][0].weight.grad.shape == (4, 5)
+
+
 MODULE_CASES = {
     "ReLU": (nn.ReLU, torch.nn.ReLU, {}),
     "Sigmoid": (nn.Sigmoid, torch.nn.Sigmoid, {}),
