@@ -17,6 +17,13 @@ same grades on the submissions both graded (the broken ones apart). The exit sta
 any of that fails, so a fast but wrong grader cannot pass.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python bench/grading.py``; writes bench/results/grading.md.
+
+``--scheduler`` measures grading on a Dask cluster instead: the same class graded, each in one
+run over all the assignments, by `nncourse grade --jobs 2` and by two local ``dask worker``
+processes of one thread each (started here, as tests/test_dask_grading.py does; or the
+cluster at ``--scheduler tcp://HOST:PORT``), both checked as above and against each other
+(identical grades). It writes its own section of bench/results/grading.md, which a run
+without ``--scheduler`` keeps.
 """
 
 from __future__ import annotations
@@ -149,6 +156,115 @@ def timed_nbgrader(course: Course, students: int,
     return time.perf_counter() - start, count, failures
 
 
+#: The markers of the Dask section of the results file (kept by runs without --scheduler).
+DASK_BEGIN, DASK_END = "<!-- bench/grading.py --scheduler -->", "<!-- end of --scheduler -->"
+
+
+def _dask_section(text: str) -> str:
+    """The Dask section of a results file's ``text`` ("" when it has none)."""
+    start, end = text.find(DASK_BEGIN), text.find(DASK_END)
+    return text[start:end + len(DASK_END)] if 0 <= start < end else ""
+
+
+def timed_dask(course: Course, client: object,
+               assignments: list[str]) -> tuple[float, grader.GradeRun]:
+    """Wall-clock seconds of one `nncourse grade --scheduler` run over the whole class."""
+    from nncourse import cluster
+
+    start = time.perf_counter()
+    run = cluster.grade(course, assignments, client=client, progress=False, log=lambda _: None,
+                        limits=grader.Limits(cell_timeout=30))
+    return time.perf_counter() - start, run
+
+
+def main_scheduler(args: argparse.Namespace) -> int:
+    """The ``--scheduler`` benchmark: Dask workers against ``--jobs 2``, same class, same
+    grades; writes its section of the results file; 1 when a grade is wrong."""
+    import contextlib
+
+    from test_dask_grading import DaskProcesses
+
+    from nncourse import cluster
+
+    assignments = args.assignments
+    warnings.filterwarnings("ignore")
+    work = Path(tempfile.mkdtemp(prefix="nncourse-bench-dask-"))
+    problems: list[str] = []
+    seconds: dict[str, float] = {}
+    try:
+        course = cr.make_course(work / "course", assignments)
+        kinds, deserved = build_class(course, args.students, assignments)
+        notebooks = len(deserved)
+        print(f"class: {args.students} students x {len(assignments)} assignments: {kinds}",
+              flush=True)
+        with contextlib.ExitStack() as stack:
+            if args.scheduler == "local":
+                processes = stack.enter_context(DaskProcesses(2, work / "dask"))
+                address, where = processes.address, ("two local `dask worker` processes, one "
+                                                     "thread each")
+            else:
+                address, where = args.scheduler, f"the Dask cluster at {args.scheduler}"
+            client = stack.enter_context(cluster.connect(address, timeout=30))
+            workers = len(client.scheduler_info()["workers"])
+            grades = {}
+            for label in ("dask", "jobs2"):
+                if label == "dask":
+                    t, run = timed_dask(course, client, assignments)
+                else:
+                    t, run = timed_grade(course, 2, assignments)
+                seconds[label] = t / notebooks
+                problems += [f"{label} {r.assignment}/{r.student}: tool failure {r.error}"
+                             for r in run.results if r.error]
+                problems += [f"{label}: graded {len(run.results)} of {notebooks} submissions"
+                             ] if len(run.results) != notebooks else []
+                grades[label] = totals(course, list(deserved))
+                print(f"{label}: {t:.1f} s, {t / notebooks:.2f} s per notebook", flush=True)
+        lines, found = grade_problems(deserved, grades["dask"], assignments)
+        problems += found
+        problems += [f"{a}/{s}: --jobs 2 gave {grades['jobs2'][(a, s)]}, the Dask workers "
+                     f"{grades['dask'][(a, s)]}" for a, s in deserved
+                     if grades["jobs2"][(a, s)] != grades["dask"][(a, s)]]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    section = [
+        DASK_BEGIN,
+        "## On a Dask cluster (`bench/grading.py --scheduler`)",
+        "",
+        f"Machine: {os.cpu_count()} CPU cores, {platform.platform()}, Python "
+        f"{platform.python_version()}; Dask workers: {where} ({workers} in all).",
+        "",
+        f"Class: {args.students} students x {len(assignments)} assignments = {notebooks} "
+        f"submission notebooks: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + ".",
+        "Each way grades the whole class in one run, worker start-up included (the Dask "
+        "workers are fresh: their first submissions start their zygotes).",
+        "",
+        "| | s/notebook |",
+        "|---|---:|",
+        f"| `nncourse grade --scheduler` ({workers} Dask workers) | {seconds['dask']:.2f} |",
+        f"| `nncourse grade --jobs 2` | {seconds['jobs2']:.2f} |",
+        "",
+        "Grades of the Dask run (autograded totals, by kind of submission; `--jobs 2` gave "
+        "identical ones unless listed below):",
+        "",
+        "| assignment | reference | correct | wrong | broken |",
+        "|---|---|---|---|---|",
+        *lines,
+        "",
+        f"Grade problems: {len(problems)}" + ("" if not problems else ":"),
+        *(f"* {line}" for line in problems),
+        DASK_END,
+    ]
+    output = Path(args.output)
+    old = output.read_text() if output.is_file() else "# Grading benchmark\n"
+    text = "\n".join(section)
+    previous = _dask_section(old)
+    old = old.replace(previous, text) if previous else old.rstrip("\n") + "\n\n" + text
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(old.rstrip("\n") + "\n")
+    print(text)
+    return 1 if problems else 0
+
+
 def main() -> int:
     """Run the benchmark, write bench/results/grading.md; 1 when a grade is wrong."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,7 +273,12 @@ def main() -> int:
     parser.add_argument("--assignments", nargs="+", default=DEFAULT_ASSIGNMENTS,
                         help="the assignments every student submits (default: all seven)")
     parser.add_argument("--output", default=str(REPO / "bench" / "results" / "grading.md"))
+    parser.add_argument("--scheduler", nargs="?", const="local", metavar="tcp://HOST:PORT",
+                        help="compare Dask workers with --jobs 2 instead: two local workers "
+                             "(started here), or the cluster at this address")
     args = parser.parse_args()
+    if args.scheduler:
+        return main_scheduler(args)
     assignments = args.assignments
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="nncourse-bench-"))
@@ -224,8 +345,10 @@ def main() -> int:
         *(f"* {line}" for line in problems),
         "",
     ]
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text("\n".join(report))
+    output = Path(args.output)
+    dask = _dask_section(output.read_text()) if output.is_file() else ""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(report) + (f"\n{dask}\n" if dask else ""))
     print("\n".join(report))
     return 1 if problems else 0
 

@@ -561,8 +561,9 @@ class _Session:
 
 
 def _setup_namespace(template: Template) -> dict[str, Any]:
-    """The tests' namespace: the notebook's locked set-up cells, run here (cached)."""
-    key = (template.assignment, template.notebook)
+    """The tests' namespace: the notebook's locked set-up cells, run here (cached; keyed by
+    their sources too, as a Dask worker's grading process outlives one run: `nncourse.cluster`)."""
+    key = (template.assignment, template.notebook, tuple(template.setup_sources))
     cached = _SETUP_CACHE.get(key)
     if cached is None:
         cached = {"__name__": "__main__", "__builtins__": builtins}
@@ -576,7 +577,7 @@ def _setup_namespace(template: Template) -> dict[str, Any]:
     return cached
 
 
-_SETUP_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+_SETUP_CACHE: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
 
 
 def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, limits: Limits,
