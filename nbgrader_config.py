@@ -12,10 +12,13 @@ Set NNCOURSE_DB_URL to use another gradebook, e.g. ``postgresql://user@host/nnco
 """
 
 import os
+import sys
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
+if _ROOT not in sys.path:  # `nncourse` from this checkout when it is not installed (last resort)
+    sys.path.append(_ROOT)
 
 c.CourseDirectory.root = _ROOT
 c.CourseDirectory.source_directory = "solutions"
@@ -38,3 +41,28 @@ c.Execute.shutdown_kernel = "immediate"
 # copy them into the students' feedback folders (nbgrader's default list plus that file).
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "nncourse.json"]
+
+# `nbgrader generate_assignment ASSIGNMENT` regenerates the release even though exercises/ is
+# committed, and records the assignment (notebooks, cells, points) in the gradebook, which
+# `nbgrader autograde` needs. Without this, on a fresh clone nbgrader skips the existing
+# release, and with it the gradebook ("Skipping existing assignment"), unless given --force.
+# Safe: the release is generated, never edited by hand (tests/test_grading.py checks that
+# exercises/ is exactly what generating gives), so rewriting it changes nothing.
+c.GenerateAssignment.force = True
+
+# nncourse.nbgrader_ext: stock nbgrader's pipeline with two changes (see that module):
+# `nbgrader autograde` no longer warns "checksum ... has changed!" for hidden-test cells left
+# as released (it still warns for locked cells a student edited), and Validate on a notebook
+# with no tests (a lesson) says so instead of "Success!".
+from nbgrader.preprocessors import (  # noqa: E402
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+)
+
+from nncourse import nbgrader_ext  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      nbgrader_ext.OverwriteCells, CheckCellMetadata]
+c.Execute.on_notebook_start = nbgrader_ext.refuse_notebooks_without_tests

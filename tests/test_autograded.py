@@ -22,6 +22,7 @@ carol (nothing answered) and the reference for ben with a whitespace-only writte
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -280,3 +281,164 @@ def test_a_missing_notebook_scores_zero_and_waits_for_nobody(bare: Course) -> No
         assert {g.name for g in grades} == set(template.points) | {WRITTEN}
         assert all(g.auto_score == 0 and not g.needs_manual_grade for g in grades)
     assert not (bare.root / "autograded" / "eve" / A / f"{NB}.ipynb").exists()
+
+
+# --- stock nbgrader on a fresh copy of the course ----------------------------------------------
+
+P = "01_perceptron"
+
+
+def _fresh_copy(target: Path) -> Path:
+    """What a fresh clone gives nbgrader: the config, solutions/ and the committed exercises/
+    (no gradebook, nothing generated here)."""
+    target.mkdir(parents=True)
+    shutil.copy(cr.REPO / "nbgrader_config.py", target)
+    for name in ("solutions", "exercises"):
+        shutil.copytree(cr.REPO / name, target / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return target
+
+
+def _nbgrader(root: Path, *args: str) -> str:
+    import os
+
+    env = dict(os.environ)  # nbgrader runs `alembic` (the venv's) when it creates a gradebook
+    env["PATH"] = os.pathsep.join([str(Path(NBGRADER).parent), env.get("PATH", "")])
+    done = subprocess.run([NBGRADER, *args], cwd=root, capture_output=True, text=True,
+                          timeout=600, env=env)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    return out
+
+
+def _source_text(cell: dict[str, Any]) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+@pytest.mark.slow
+def test_the_documented_nbgrader_sequence_works_on_a_fresh_clone(tmp_path: Path) -> None:
+    """generate_assignment, autograde, generate_feedback: no --force, no checksum warning."""
+    from nbgrader.api import Gradebook
+
+    root = _fresh_copy(tmp_path / "clone")
+    name = cr.notebook_name(P)
+    committed = (root / "exercises" / P / f"{name}.ipynb").read_bytes()
+    out = _nbgrader(root, "generate_assignment", P)
+    assert "Skipping existing assignment" not in out
+    assert (root / "exercises" / P / f"{name}.ipynb").read_bytes() == committed  # as committed
+    course = Course(root)
+    cr.submit(course, "alice", P, cr.submission(course, P))
+
+    out = _nbgrader(root, "autograde", P)
+    assert "checksum" not in out.lower() and "has changed" not in out, out
+    with Gradebook(course.db_url) as gb:
+        submission = gb.find_submission(P, "alice")
+        assert submission.max_score > 0 and submission.score == submission.max_score
+        max_score = submission.max_score
+    _nbgrader(root, "generate_feedback", P)
+    html = (root / "feedback" / "alice" / P / f"{name}.html").read_text()
+    assert f"{name} (Score: {max_score:.1f} / {max_score:.1f})" in html
+
+    # A locked cell a student did edit is still reported, and graded as the source has it.
+    edited = cr.submission(course, P)
+    cell = cr.cell(edited, "hidden_predict")
+    cell["source"] = _source_text(cell) + "\n# edited by the student"
+    cr.submit(course, "mallory", P, edited)
+    out = _nbgrader(root, "autograde", P, "--student", "mallory")
+    assert "Attribute 'checksum' for cell hidden_predict has changed!" in out
+    assert out.count("has changed!") == 1, out
+    graded = nbformat.read(root / "autograded" / "mallory" / P / f"{name}.ipynb", as_version=4)
+    restored = cr.cell(json.loads(nbformat.writes(graded)), "hidden_predict")
+    assert "BEGIN HIDDEN TESTS" in _source_text(restored)
+    assert "edited by the student" not in _source_text(restored)
+
+
+def _overwrite(kind: type, course: Course, nb: Any) -> tuple[Any, list[str]]:
+    """Run an OverwriteCells preprocessor on ``nb``; return it and the warnings it logged."""
+    import logging
+
+    warnings: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warnings.append(record.getMessage())
+
+    pp = kind(config=course.config)
+    handler = Collect()
+    pp.log.addHandler(handler)
+    try:
+        res = {"nbgrader": {"notebook": NB, "assignment": A, "db_url": course.db_url}}
+        nb, _ = pp.preprocess(nbformat.reads(json.dumps(nb), as_version=4), res)
+    finally:
+        pp.log.removeHandler(handler)
+    return nb, warnings
+
+
+def test_autograde_restores_hidden_tests_without_warning_about_cells_left_as_released(
+        bare: Course) -> None:
+    from nbgrader.preprocessors import OverwriteCells as Stock
+
+    from nncourse import nbgrader_ext
+
+    assert nbgrader_ext.OverwriteCells in bare.config.Autograde.sanitize_preprocessors
+    release = cr.release(bare, A)
+    _, stock = _overwrite(Stock, bare, cr.deepcopy(release))
+    assert stock and all("checksum" in w for w in stock)  # jupyter/nbgrader#1961
+    nb, ours = _overwrite(nbgrader_ext.OverwriteCells, bare, cr.deepcopy(release))
+    assert ours == []
+    source = cr.source(A)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and cell.metadata.nbgrader.get("locked"):
+            assert cell.source == _source_text(cr.cell(source, grade_id)), grade_id
+
+    edited = cr.deepcopy(release)
+    hidden = cr.cell(edited, "hidden_sigmoid")
+    hidden["source"] = _source_text(hidden) + "\nassert True"
+    _, ours = _overwrite(nbgrader_ext.OverwriteCells, bare, edited)
+    assert len(ours) == 1 and "hidden_sigmoid" in ours[0] and "checksum" in ours[0]
+
+
+# --- Validate on a notebook without tests ------------------------------------------------------
+
+
+def test_validate_hook_refuses_only_notebooks_without_tests_and_only_when_validating(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nncourse import nbgrader_api, nbgrader_ext
+
+    config = nbgrader_api.load_config(cr.REPO)
+    assert config.Execute.on_notebook_start is nbgrader_ext.refuse_notebooks_without_tests
+    lesson = nbformat.read(cr.REPO / "lessons" / "01_neuron.ipynb", as_version=4)
+    exercise = nbformat.read(cr.REPO / "exercises" / P / f"{cr.notebook_name(P)}.ipynb",
+                             as_version=4)
+    monkeypatch.delenv("NBGRADER_VALIDATING", raising=False)
+    nbgrader_ext.refuse_notebooks_without_tests(notebook=lesson)  # autograding: no effect
+    monkeypatch.setenv("NBGRADER_VALIDATING", "1")
+    nbgrader_ext.refuse_notebooks_without_tests(notebook=exercise)
+    with pytest.raises(nbgrader_ext.NotebookHasNoTests, match="has no tests"):
+        nbgrader_ext.refuse_notebooks_without_tests(notebook=lesson)
+
+
+@pytest.mark.slow
+def test_validate_button_on_a_lesson_says_it_has_no_tests(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Validate button's request, handled by nbgrader's server extension code."""
+    import logging
+    import types
+
+    from nbgrader.server_extensions.validate_assignment.handlers import (
+        ValidateAssignmentHandler,
+    )
+
+    from nncourse import nbgrader_ext
+
+    monkeypatch.chdir(cr.REPO)  # the server's cwd, where the extension reads nbgrader_config.py
+    handler = types.SimpleNamespace(
+        root_dir=str(cr.REPO), log=logging.getLogger("validate"),
+        load_config=lambda: ValidateAssignmentHandler.load_config(handler))
+    answer = ValidateAssignmentHandler.validate_notebook(handler, "lessons/01_neuron.ipynb")
+    assert answer["success"] is False  # the dialog: "There was an error ...", then the reason
+    assert answer["value"].rstrip().endswith(
+        f"NotebookHasNoTests: {nbgrader_ext.NO_TESTS_MESSAGE}"), answer["value"]
+    assert "Success" not in answer["value"]

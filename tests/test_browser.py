@@ -97,11 +97,10 @@ def browser() -> Iterator[object]:
 
 
 def _postbuild_list(name: str) -> list[str]:
-    """A bash array of binder/postBuild, e.g. the instructor plugins it disables."""
-    text = (REPO / "binder" / "postBuild").read_text(encoding="utf-8")
-    match = re.search(rf"^{name}=\((.*?)\)", text, re.MULTILINE | re.DOTALL)
-    assert match, f"binder/postBuild has no array {name}"
-    return match.group(1).split()
+    """A list binder/postBuild configures, e.g. the instructor plugins it disables."""
+    from nncourse import nbgrader_views
+
+    return list(nbgrader_views.LISTS[name])
 
 
 def _free_port() -> int:

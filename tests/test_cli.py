@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -286,3 +287,123 @@ def test_lab_serves_the_whole_course_and_passes_jupyter_options_through(
     assert "lessons/01_neuron.ipynb" not in command  # a file argument would make lessons/ root
     with pytest.raises(SystemExit):
         cli.main(["grade", "--no-such-option"])
+
+
+def _lab_call(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[list[str], dict, dict]:
+    """What `nncourse lab ARGS` would start: the command, its environment, and the lab's
+    page config it wrote (read while the call runs: the folder is removed after)."""
+    seen: list[tuple[list[str], dict, dict]] = []
+
+    def call(command: list[str], **kw) -> int:
+        (folder,) = kw["env"]["JUPYTER_CONFIG_PATH"].split(os.pathsep)[:1]
+        page = json.loads((Path(folder) / "labconfig" / "page_config.json").read_text())
+        seen.append((command, kw["env"], page))
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", call)
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
+    assert cli.main(["lab", *args]) == 0
+    ((command, env, page),) = seen
+    assert not Path(env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0]).exists()  # cleaned up
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[1:] == ["/elsewhere"]  # kept, after
+    return command, env, page
+
+
+def test_lab_shows_students_only_the_student_side_of_nbgrader(monkeypatch) -> None:
+    from nncourse import nbgrader_views as views
+
+    command, env, page = _lab_call(monkeypatch, "--no-browser")
+    switched = {a.split("=", 1)[1].rsplit("=", 1)[0]: a.rsplit("=", 1)[1] for a in command
+                if a.startswith("--ServerApp.jpserver_extensions=")}
+    assert switched == {**dict.fromkeys(views.STUDENT_SERVER_EXTENSIONS, "True"),
+                        **dict.fromkeys(views.INSTRUCTOR_SERVER_EXTENSIONS, "False")}
+    disabled = page["disabledExtensions"]
+    assert disabled == {**dict.fromkeys(views.STUDENT_LAB_PLUGINS, False),
+                        **dict.fromkeys(views.INSTRUCTOR_LAB_PLUGINS, True)}
+    assert "@jupyter/nbgrader:formgrader" in views.INSTRUCTOR_LAB_PLUGINS
+    assert "nbgrader.server_extensions.formgrader" in views.INSTRUCTOR_SERVER_EXTENSIONS
+    for name, items in views.LISTS.items():  # binder/postBuild reads the same lists
+        done = _nncourse_module("nncourse.nbgrader_views", name)
+        assert done.stdout.split() == list(items), done.stderr
+
+
+def test_lab_instructor_shows_both_sides(monkeypatch) -> None:
+    command, _, page = _lab_call(monkeypatch, "--instructor", "--", "--port=9999")
+    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True" in command
+    assert "--port=9999" in command and "--instructor" not in command
+    assert not any(page["disabledExtensions"].values())
+
+
+def _nncourse_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.slow
+def test_lab_server_runs_validate_but_no_formgrader(tmp_path: Path) -> None:
+    """The real `nncourse lab`, with a clean Jupyter home: what the running server offers."""
+    import secrets
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    env = dict(os.environ)
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
+                "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
+        env[var] = str(tmp_path / var.lower())
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = secrets.token_hex(8)
+    log = tmp_path / "lab.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "nncourse.cli", "lab", "--no-browser",
+             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}"],
+            cwd=cli.course_root(), env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def get(path: str) -> tuple[int, str]:
+        sep = "&" if "?" in path else "?"
+        url = f"http://127.0.0.1:{port}{path}{sep}token={token}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                get("/api/status")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        import nbgrader
+
+        assert get(f"/nbgrader_version?version={nbgrader.__version__}") == (
+            200, '{"success": true}')  # the Validate button's server side
+        assert get("/formgrader")[0] == 404
+        status, html = get("/lab")
+        assert status == 200
+        import re
+
+        data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)'
+                         r"</script>", html, re.DOTALL)
+        assert data, html[:2000]
+        disabled = set(json.loads(data.group(1))["disabledExtensions"])
+        assert {f"@jupyter/nbgrader:{p}" for p in ("formgrader", "create-assignment",
+                                                   "course-list")} <= disabled
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
