@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test lint bench bench-mutation release clean-venv
+.PHONY: lab test lint site bench bench-mutation bench-lessons release clean-venv
 
 $(BIN)/nncourse: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,21 @@ test: $(BIN)/nncourse
 lint: $(BIN)/nncourse
 	$(BIN)/ruff check .
 
+# The course as a static website in _site/html/ (works offline: open _site/html/index.html).
+# The lessons are executed (cached in _site/jupyter_cache: a rebuild re-runs changed ones only).
+site: $(BIN)/nncourse
+	$(BIN)/python site/build.py --execute
+
 bench: $(BIN)/nncourse
 	$(BIN)/python bench/mnist_mlp.py
 
 # Mutants of every reference answer, graded; exit 1 when the hidden tests kill < 97 % of them.
 bench-mutation: $(BIN)/nncourse
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python bench/mutation.py
+
+# Every lesson executed quiet (time, peak memory), lessons 10 and 11 again beside busy processes.
+bench-lessons: $(BIN)/nncourse
+	$(BIN)/python bench/lessons.py --all
 
 clean-venv:
 	rm -rf $(VENV)

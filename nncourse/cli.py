@@ -1,12 +1,15 @@
 """`nncourse`: the course's command line (students and instructors).
 
-    nncourse lab                   open the course in JupyterLab
+    nncourse lab                   open the course in JupyterLab (student view;
+                                   --instructor adds nbgrader's instructor side)
     nncourse check NOTEBOOK        run a notebook's visible tests (students)
     nncourse release [ASSIGNMENT]  regenerate exercises/ from solutions/, checking for leaks
     nncourse collect SOURCE        import submissions (per-student folders or zips, a class zip)
     nncourse grade [ASSIGNMENT]    autograde every submission, isolated and in parallel
+                                   (on a Dask cluster with --scheduler tcp://HOST:PORT)
     nncourse feedback              write per-student HTML feedback
     nncourse report                grades as CSV and a PNG summary
+    nncourse publish DIR --url URL write the student-only course as a git repository in DIR
 
 The instructor commands work on the course folder found here or above (the one holding
 nbgrader_config.py), or on ``--course FOLDER``. Exit status 2: the command was called wrongly
@@ -92,11 +95,21 @@ def _known_assignments(course, names: list[str]) -> None:  # noqa: ANN001 - a Co
 
 
 def lab_command(root: Path, jupyter_args: list[str], *, no_browser: bool = False,
-                as_root: bool = False) -> list[str]:
+                as_root: bool = False, instructor: bool = False) -> list[str]:
     """The JupyterLab command line: the whole course folder as the server's root (lessons and
-    exercises both reachable), opened on lesson 1; ``jupyter_args`` pass through."""
+    exercises both reachable), opened on lesson 1; ``jupyter_args`` pass through.
+
+    nbgrader's server extensions are switched on the command line: the student side (Validate,
+    the assignment list) on, the instructor side (formgrader, the course list) on only for
+    ``instructor``; the lab plugins follow with `lab_config_dir`. Options in
+    ``jupyter_args`` come last, so they win.
+    """
+    from nncourse.nbgrader_views import server_extensions
+
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}",
                "--LabApp.default_url=/lab/tree/lessons/01_neuron.ipynb"]
+    command += [f"--ServerApp.jpserver_extensions={module}={enabled}"
+                for module, enabled in server_extensions(instructor).items()]
     if no_browser:
         command.append("--no-browser")
     if as_root and "--allow-root" not in jupyter_args:
@@ -104,16 +117,49 @@ def lab_command(root: Path, jupyter_args: list[str], *, no_browser: bool = False
     return command + [a for a in jupyter_args if a != "--"]
 
 
+def lab_config_dir(folder: Path, instructor: bool = False) -> Path:
+    """Write into ``folder`` a Jupyter config folder enabling nbgrader's student lab plugins
+    and (unless ``instructor``) disabling its instructor ones; return ``folder``.
+
+    JupyterLab reads it when it is listed first in JUPYTER_CONFIG_PATH (`lab_environment`), on
+    top of the user's own configuration, which is left as it is.
+    """
+    import json
+
+    from nncourse.nbgrader_views import lab_page_config
+
+    labconfig = folder / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps(lab_page_config(instructor), indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def lab_environment(config_dir: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default: this process's) with ``config_dir`` first in JUPYTER_CONFIG_PATH."""
+    env = dict(os.environ if environ is None else environ)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        p for p in (str(config_dir), env.get("JUPYTER_CONFIG_PATH", "")) if p)
+    return env
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Start JupyterLab on the course folder, opened on the first lesson."""
+    """Start JupyterLab on the course folder, opened on the first lesson: nbgrader's student
+    side only, or its instructor side too with --instructor."""
+    import tempfile
+
     root = course_root()
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    command = lab_command(root, args.jupyter_args, no_browser=args.no_browser, as_root=as_root)
-    print(f"nncourse: starting JupyterLab in {root}", flush=True)
+    command = lab_command(root, args.jupyter_args, no_browser=args.no_browser, as_root=as_root,
+                          instructor=args.instructor)
+    view = "instructor" if args.instructor else "student"
+    print(f"nncourse: starting JupyterLab in {root} (nbgrader's {view} view)", flush=True)
     if as_root:
         print("nncourse: running as root (a container?), so JupyterLab gets --allow-root",
               flush=True)
-    return subprocess.call(command, cwd=root, env=os.environ.copy())
+    with tempfile.TemporaryDirectory(prefix="nncourse-lab-") as tmp:
+        env = lab_environment(lab_config_dir(Path(tmp), instructor=args.instructor))
+        return subprocess.call(command, cwd=root, env=env)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -205,13 +251,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout or float(course.config.Execute.timeout or 60),
         notebook_timeout=args.notebook_timeout,
     )
+    client = None
+    if args.scheduler:
+        from nncourse import cluster
+
+        try:
+            client = cluster.connect(args.scheduler, timeout=args.scheduler_timeout)
+        except cluster.ClusterError as exc:
+            raise UsageError(str(exc)) from None
     try:
-        run = grader.grade(course, args.assignments or None, jobs=args.jobs, limits=limits,
-                           progress=not args.no_progress,
-                           students=args.student or None)
+        if client is not None:
+            run = cluster.grade(course, args.assignments or None, client=client, limits=limits,
+                                progress=not args.no_progress,
+                                students=args.student or None)
+        else:
+            run = grader.grade(course, args.assignments or None, jobs=args.jobs, limits=limits,
+                               progress=not args.no_progress,
+                               students=args.student or None)
     except Exception as exc:  # noqa: BLE001 - report the tool's own failure and exit 1
         print(f"nncourse grade: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if client is not None:
+            client.close()
     if not run.isolated:
         print("nncourse grade: WARNING: grading kernels were NOT isolated (no root and no user "
               "namespaces): student code could read and change the course's files",
@@ -252,12 +314,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Publish the student course into DIR (one new commit there); exit 2 when refused."""
+    from nncourse.publish import PublishError, publish
+
+    try:
+        done = publish(instructor_root(args), Path(args.dir), url=args.url, ref=args.ref)
+    except PublishError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"nncourse publish: {len(done.files)} files committed in {done.target} "
+          f"({done.commit[:10]}); Binder and links point at {done.url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="nncourse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     lab = sub.add_parser("lab", help="open the course in JupyterLab")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    lab.add_argument("--instructor", action="store_true",
+                     help="also show nbgrader's instructor side (formgrader, course list, "
+                          "create assignment); by default only the student side")
     lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
     lab.set_defaults(func=cmd_lab)
 
@@ -289,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds per notebook")
     grade.add_argument("--student", action="append", help="grade only this student")
     grade.add_argument("--no-progress", action="store_true")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on this Dask cluster instead of --jobs local jobs "
+                            "(README.md)")
+    grade.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="how long to try reaching the scheduler (default: 10)")
     grade.set_defaults(func=cmd_grade)
     fb = instructor("feedback", "write per-student HTML feedback")
     fb.add_argument("--student", action="append")
@@ -296,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = instructor("report", "grades as CSV plus a PNG summary")
     rep.add_argument("--output", help="folder (default: <course>/reports)")
     rep.set_defaults(func=cmd_report)
+    pub = instructor("publish", "write the student-only course as a git repository in DIR")
+    pub.add_argument("dir")
+    pub.add_argument("--url", help="the student repository, https://github.com/ORG/REPO "
+                                   "(default: the one of the previous publish)")
+    pub.add_argument("--ref", help="the branch, tag or commit Binder opens (default: HEAD)")
+    pub.set_defaults(func=cmd_publish)
     return parser
 
 
@@ -311,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as exc:
         print(f"nncourse {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # the student repository (nncourse publish) has no
+        if not (exc.name or "").startswith("nncourse."):  # instructor modules
+            raise
+        print(f"nncourse {args.command}: for instructors; this copy of the course has "
+              "`nncourse lab` and `nncourse check` only", file=sys.stderr)
         return 2
 
 
