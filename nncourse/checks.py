@@ -1331,3 +1331,39 @@ def compare_jacobian(
         found, exact, numeric, what=what, rtol=rtol, atol=atol, fd_rtol=fd_rtol,
         fd_atol=fd_atol, hints=hints, reveal=reveal, batch=None, inputs=None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A name that is not defined yet (students, in JupyterLab)
+# ---------------------------------------------------------------------------------------------
+
+
+def name_hint(exc: NameError) -> str:
+    """What an undefined name in a test cell most often means: an answer cell not run yet."""
+    name = getattr(exc, "name", None) or "this name"
+    return (f"{name} is not defined yet: run the cell that defines it first (your answer "
+            "cell, after writing your code in it; Run > Run All Above Selected Cell runs "
+            "everything above), then this test cell again.")
+
+
+def _show_name_hint(shell: Any, etype: type, value: BaseException, tb: Any,
+                    tb_offset: int | None = None) -> None:
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    print(f"\nnncourse: {name_hint(value)}", file=sys.stderr)  # type: ignore[arg-type]
+
+
+def install_name_hint(shell: Any = None) -> bool:
+    """In an IPython kernel (``shell``, default: the running one), follow every NameError's
+    traceback with `name_hint`. Returns whether a shell was found. Called when this module is
+    imported, so every exercise's setup cell installs it."""
+    if shell is None:
+        ipython = sys.modules.get("IPython")
+        get = getattr(ipython, "get_ipython", None)
+        shell = get() if get else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    shell.set_custom_exc((NameError,), _show_name_hint)
+    return True
+
+
+install_name_hint()

@@ -455,3 +455,20 @@ def test_load_state_dict_reports_missing_unexpected_and_misshapen_entries():
         r"parameter has \(2, 3\)",
     ):
         model.load_state_dict(transposed)
+
+
+def test_an_undefined_name_in_a_test_cell_says_to_run_the_answer_cell(capsys) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nncourse import checks
+
+    shell = InteractiveShell.instance()
+    try:
+        assert checks.install_name_hint(shell)
+        result = shell.run_cell("checks_probe = predict_not_defined_anywhere(1)")
+    finally:
+        shell.set_custom_exc((), None)
+        InteractiveShell.clear_instance()
+    assert isinstance(result.error_in_exec, NameError)
+    err = capsys.readouterr().err
+    assert "predict_not_defined_anywhere is not defined yet: run the cell that defines it" in err
