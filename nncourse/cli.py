@@ -401,8 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"nncourse {args.command}: {exc}", file=sys.stderr)
         return 2
-    except ModuleNotFoundError as exc:  # the student repository (nncourse publish) has no
-        if not (exc.name or "").startswith("nncourse."):  # instructor modules
+    except ImportError as exc:  # the student repository (nncourse publish) has no instructor
+        # modules: "No module named 'nncourse.grader'", or "cannot import name 'grader' from
+        # 'nncourse'" for `from nncourse import grader` (then exc.name is the package).
+        if not (exc.name or "").startswith("nncourse"):
             raise
         print(f"nncourse {args.command}: for instructors; this copy of the course has "
               "`nncourse lab` and `nncourse check` only", file=sys.stderr)
