@@ -311,12 +311,7 @@ def grade(
 
     started = time.monotonic()
     limits = limits or grader.Limits()
-    names = list(assignments) if assignments else course.source_assignments()
-    unknown = sorted(set(names) - set(course.source_assignments()))
-    if unknown:
-        known = ", ".join(course.source_assignments())
-        raise ValueError(f"no such assignment: {', '.join(unknown)} (the assignments are: "
-                         f"{known})")
+    names = grader.assignment_names(course, assignments)
     workdir = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
     results: dict[tuple[str, str], grader.SubmissionResult] = {}
     modes: dict[str, str] = {}

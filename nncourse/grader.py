@@ -763,6 +763,17 @@ def _grade_submission(name: str, student: str, templates: list[Template],
     return result
 
 
+def assignment_names(course: Any, assignments: Sequence[str] | None) -> list[str]:
+    """The assignments to grade: those given (each must exist), or every one in source/."""
+    names = list(assignments) if assignments else course.source_assignments()
+    unknown = sorted(set(names) - set(course.source_assignments()))
+    if unknown:
+        known = ", ".join(course.source_assignments())
+        raise ValueError(f"no such assignment: {', '.join(unknown)} (the assignments are: "
+                         f"{known})")
+    return names
+
+
 def grade(
     course: Course,
     assignments: Sequence[str] | None = None,
@@ -785,12 +796,7 @@ def grade(
     from tqdm import tqdm
 
     started = time.monotonic()
-    names = list(assignments) if assignments else course.source_assignments()
-    unknown = sorted(set(names) - set(course.source_assignments()))
-    if unknown:
-        known = ", ".join(course.source_assignments())
-        raise ValueError(f"no such assignment: {', '.join(unknown)} (the assignments are: "
-                         f"{known})")
+    names = assignment_names(course, assignments)
     jobs = max(1, jobs or os.cpu_count() or 1)
     workdir = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
     os.chmod(workdir, 0o711)

@@ -47,6 +47,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Every string anywhere in a JSON value (keys included): the scan release.py does too.
+from nncourse.release import _strings
+
 __all__ = ["PublishError", "Published", "publish", "scan", "student_modules"]
 
 #: Folders copied whole (caches left out).
@@ -423,18 +426,6 @@ def _secrets(solutions: Path) -> _Secrets:
                 if sum(map(len, run)) >= chars and not set(run) <= public:
                     runs.add(run)
     return _Secrets(by_notebook, hidden_runs, solution_runs)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _runs(lines: Iterable[str], size: int) -> set[tuple[str, ...]]:
