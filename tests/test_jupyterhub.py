@@ -592,12 +592,25 @@ def _fetch_feedback(student: Session) -> str:
 
 
 def _formgrader(instructor: Session, students: dict[str, Session]) -> None:
-    """The instructor's formgrader (on in their server, on their course) lists the grades."""
+    """The instructor's formgrader (on in their server, on their course) lists the grades.
+
+    JupyterHub (4.1 on) sends every page of a user's server with ``frame-ancestors 'none'``,
+    so that one user's server cannot frame another's on the same origin; JupyterLab's
+    Nbgrader > Formgrader tab, an iframe, therefore stays empty ("refused to connect"), and
+    nbgrader's documentation has instructors open the formgrader in a browser tab of its own,
+    as here (README.md, "A classroom on JupyterHub").
+    """
     page = instructor.page
-    page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
-    page.locator(".lm-Menu-item", has_text="Formgrader").first.click()
-    frame = page.frame_locator("#formgrader-iframe iframe")
-    frame.get_by_role("link", name=ASSIGNMENT).first.wait_for()
+    answer = page.goto(f"{instructor.server}/formgrader")
+    assert answer is not None and answer.ok, answer and answer.status
+    policy = answer.headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in policy, f"the hub lets pages be framed: {policy!r}"
+    try:
+        page.get_by_role("link", name=ASSIGNMENT).first.wait_for(timeout=60_000)
+    except Exception:
+        instructor.shot("10_formgrader_assignments_failed")
+        pytest.fail("the formgrader does not list the assignment:\n"
+                    f"{page.locator('body').inner_text(timeout=5_000)[:3000]}")
     instructor.shot("10_formgrader_assignments")
     page.goto(f"{instructor.server}/formgrader/manage_submissions/{ASSIGNMENT}")
     for label, student in students.items():
