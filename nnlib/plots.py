@@ -56,26 +56,55 @@ def _grid(n: int, ncols: int, fig: Figure | SubFigure | None, panel_size: float)
 # ---------------------------------------------------------------------------------------------
 
 
+#: The other two logits of the softmax panel: the reference example softmax(2.0, 1.0, 0.1) is
+#: the panel at z = 2.
+SOFTMAX_OTHER_LOGITS = (1.0, 0.1)
+
+
+def _softmax_panel(ax: Axes, z: np.ndarray, others: Sequence[float]) -> None:
+    """softmax(z, *others) as z moves: every probability, and dp_1/dz_1 = p_1 (1 - p_1)."""
+    from nnlib.functional import softmax
+
+    logits = np.column_stack([z, np.broadcast_to(np.asarray(others, dtype=np.float64),
+                                                 (len(z), len(others)))])
+    probs = softmax(logits, dim=1)
+    ax.plot(z, probs[:, 0], label="$p_1$ (f)")
+    ax.plot(z, probs[:, 0] * (1 - probs[:, 0]), "--", label="$\\partial p_1/\\partial z_1$")
+    for k, other in enumerate(others, start=2):
+        ax.plot(z, probs[:, k - 1], linewidth=1, alpha=0.7, label=f"$p_{k}$ ($z_{k}$={other:g})")
+    ax.set_title("softmax(z, " + ", ".join(f"{o:g}" for o in others) + ")")
+
+
 def plot_activations(
     names: Sequence[str] = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu"),
     z: np.ndarray | None = None,
     fig: Figure | SubFigure | None = None,
 ) -> Figure | SubFigure:
-    """One panel per activation function f with its derivative f' (dashed)."""
+    """One panel per activation function f with its derivative f' (dashed).
+
+    ``"softmax"`` is a panel of its own: softmax maps a vector to a vector, so it shows every
+    probability of softmax(z, 1.0, 0.1) as the first logit z moves (`SOFTMAX_OTHER_LOGITS`),
+    with the diagonal entry of its Jacobian, dp_1/dz_1 = p_1 (1 - p_1), dashed.
+    """
     z = np.linspace(-5, 5, 401) if z is None else np.asarray(z, dtype=np.float64)
     for name in names:
-        if name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+        if name not in ACTIVATIONS and name != "softmax":
+            known = sorted([*ACTIVATIONS, "softmax"])
+            raise ValueError(f"unknown activation {name!r}; choose from {known}")
     fig, axes = _grid(len(names), ncols=3, fig=fig, panel_size=3.2)
     for ax, name in zip(axes, names, strict=True):
-        f, df = ACTIVATIONS[name]
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
-        ax.plot(z, f(z), label="f(z)")
-        ax.plot(z, df(z), "--", label="f'(z)")
-        ax.set_title(name)
+        if name == "softmax":
+            _softmax_panel(ax, z, SOFTMAX_OTHER_LOGITS)
+        else:
+            f, df = ACTIVATIONS[name]
+            ax.plot(z, f(z), label="f(z)")
+            ax.plot(z, df(z), "--", label="f'(z)")
+            ax.set_title(name)
         ax.set_xlabel("z")
-        ax.legend(loc="upper left", fontsize="small")
+        # softmax's p_2 and p_3 start high and low on the left: its legend goes between them.
+        ax.legend(loc="center left" if name == "softmax" else "upper left", fontsize="small")
     return fig
 
 

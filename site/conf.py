@@ -12,6 +12,7 @@ that they are live in JupyterLab (setup() below).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 
@@ -83,5 +84,42 @@ def _widgets_as_notes(app, doctree) -> None:
             block.replace_self(note)
 
 
+# --- a Binder button on every notebook's page -----------------------------------------------
+
+def _launch_links():
+    """binder/launch_links.py (standard library only) as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "binder" / "launch_links.py"
+    spec = importlib.util.spec_from_file_location("launch_links", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _binder_button(app, doctree) -> None:
+    """Put "Launch on Binder" at the top of each lesson's and exercise's page: the same link as
+    README.md's launch table (the repository is the one README.md's badge names)."""
+    from docutils import nodes
+
+    docname = app.env.docname
+    if not docname.startswith(("lessons/", "exercises/")):
+        return
+    links = _launch_links()
+    prefix = links.binder_prefix(links.README.read_text(encoding="utf-8"))
+    url = links.launch_url(prefix, f"{docname}.ipynb")
+    static = "../" * docname.count("/") + "_static"
+    button = nodes.raw("", f'<p class="binder-launch"><a href="{html.escape(url)}">'
+                           f'<img src="{static}/binder_badge.svg" alt="Launch on Binder" '
+                           'width="128" height="20"></a></p>', format="html")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children and isinstance(section[0], nodes.title):
+        section.insert(1, button)
+    else:
+        doctree.insert(0, button)
+
+
 def setup(app) -> None:
     app.connect("doctree-read", _widgets_as_notes)
+    app.connect("doctree-read", _binder_button)

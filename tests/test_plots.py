@@ -48,6 +48,20 @@ def test_plot_activations_draws_each_function_and_its_derivative():
         plot_activations(("swish",))
 
 
+def test_the_softmax_panel_shows_every_probability_and_the_jacobian_diagonal():
+    from nnlib.plots import SOFTMAX_OTHER_LOGITS
+
+    (ax,) = visible_axes(plot_activations(("softmax",)))
+    p1, dp1, p2, p3 = (line.get_data()[1] for line in ax.get_lines()[-4:])
+    z = ax.get_lines()[-1].get_data()[0]
+    assert np.allclose(p1 + p2 + p3, 1.0)
+    assert np.allclose(dp1, p1 * (1 - p1))
+    # At z = 2 it is the reference example softmax(2.0, 1.0, 0.1) = (0.659, 0.242, 0.099).
+    at = np.argmin(np.abs(z - 2.0))
+    assert SOFTMAX_OTHER_LOGITS == (1.0, 0.1) and np.isclose(z[at], 2.0)
+    assert np.allclose([p1[at], p2[at], p3[at]], [0.659, 0.242, 0.099], atol=5e-4)
+
+
 def test_plot_decision_boundary_class_ids_and_probabilities():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 2))

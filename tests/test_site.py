@@ -9,14 +9,16 @@ Checked for every page:
 1. statically, in the HTML: no <script src> or <link href> pointing to another host (http:,
    https: or protocol-relative //), no CSS in the build importing or loading a URL from
    another host, and every local script, stylesheet and icon a page names exists; the index
-   links every lesson and every exercise, and the exercise pages carry no nbgrader solution or
+   links every lesson and every exercise, no link to a page of the site is broken (file and
+   anchor), every lesson and exercise page starts with its Binder button (README.md's launch
+   URL; the badge is in the build), and the exercise pages carry no nbgrader solution or
    hidden-test markers;
 2. in Debian's Chromium (Playwright, as tests/test_browser.py launches it; skipped without a
    browser), served by a local HTTP server on 127.0.0.1 started by the test: the page has its
    title (the notebook's "# ..." heading), no request fails and no response has a status
-   >= 400, and on every page with math MathJax has typeset every formula (each .math element
-   holds an <mjx-container>) and no raw TeX delimiter ($$, $, \\(, \\[) is left in the visible
-   text outside code.
+   >= 400, every image is drawn (loaded, with a width), and on every page with math MathJax
+   has typeset every formula (each .math element holds an <mjx-container>) and no raw TeX
+   delimiter ($$, $, \\(, \\[) is left in the visible text outside code.
 
 Marked slow (the build), the browser part also browser: deselect with `-m "not browser"`.
 """
@@ -57,6 +59,17 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 60_000
 NOTEBOOKS = sorted(REPO.glob("lessons/*.ipynb")) + sorted(REPO.glob("exercises/*/*.ipynb"))
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def _launch_links():
+    """binder/launch_links.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("launch_links",
+                                                  REPO / "binder" / "launch_links.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _page_of(notebook: Path) -> str:
@@ -157,6 +170,48 @@ def test_pages_load_nothing_from_another_host(site: Path) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_no_internal_link_is_broken(site: Path) -> None:
+    """Every <a href> to a page of the site names a file of the build (and an anchor of it)."""
+    problems = []
+    ids: dict[Path, set[str]] = {}
+    for name in _pages(site):
+        page = site / name
+        for href in _assets(page).anchors:
+            if _is_remote(href) or href.startswith("mailto:"):
+                continue
+            parts = urlsplit(href)
+            target = (page.parent / parts.path).resolve() if parts.path else page.resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                problems.append(f"{name}: {href} (no such file in the build)")
+            elif parts.fragment and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\bid="([^"]+)"',
+                                                 target.read_text(encoding="utf-8")))
+                if parts.fragment not in ids[target]:
+                    problems.append(f"{name}: {href} (no id {parts.fragment!r} there)")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_every_notebook_page_has_its_binder_button(site: Path) -> None:
+    """The same launch URL as README.md's table, at the top of the page, its badge shipped."""
+    links = _launch_links()
+    prefix = links.binder_prefix((REPO / "README.md").read_text(encoding="utf-8"))
+    for notebook in NOTEBOOKS:
+        relative = notebook.relative_to(REPO).as_posix()
+        page = site / _page_of(notebook)
+        anchors = _assets(page).anchors
+        url = links.launch_url(prefix, relative)
+        assert url in [h.replace("&amp;", "&") for h in anchors], f"{page.name}: no {url}"
+        text = page.read_text(encoding="utf-8")
+        badge = re.search(r'class="binder-launch"><a href="[^"]+"><img src="([^"]+)"', text)
+        assert badge, f"{page.name}: no Binder badge"
+        assert (page.parent / badge[1]).resolve().is_file(), badge[1]
+        assert text.index("binder-launch") < text.index('class="cell'), \
+            f"{page.name}: the Binder button is not at the top"
+
+
 def test_math_is_shipped_and_pages_have_math_markup(site: Path) -> None:
     for notebook in NOTEBOOKS:
         text = (site / _page_of(notebook)).read_text(encoding="utf-8")
@@ -244,6 +299,9 @@ _MATH_STATE = """async () => {
         text: document.body.innerText,
         prose: copy.textContent,
         h1: (document.querySelector('div.body h1') || {innerText: ''}).innerText,
+        undrawn: [...document.images].filter(img => !img.complete || img.naturalWidth === 0)
+                                     .map(img => img.getAttribute('src')),
+        images: document.images.length,
     };
 }"""
 
@@ -302,6 +360,10 @@ def test_every_page_in_a_browser(site: Path, server: str, browser) -> None:
                                     f"not typeset, e.g. {state['untypeset'][:3]}")
                 if state["errors"]:
                     problems.append(f"{state['errors']} MathJax errors")
+            if state["undrawn"]:
+                problems.append(f"images not drawn: {state['undrawn'][:3]}")
+            if name in headings and not state["images"]:
+                problems.append("no image (not even the Binder badge)")
             if "$$" in state["text"]:
                 problems.append("raw $$ in the visible text")
             raw = re.findall(r".{0,30}(?:\$|\\\(|\\\[).{0,30}", state["prose"])
