@@ -1,11 +1,11 @@
 """End to end, in a real browser: a student works through lesson 1 and exercise 1 in JupyterLab.
 
-The test starts JupyterLab from the environment running the tests (sys.executable) on
-127.0.0.1, a free port and a random token, with a temporary copy of the course as its root
-(nothing in the checkout changes) and isolated Jupyter config, data, settings and workspace
-folders. nbgrader is set up as on Binder: the instructor plugins and server extensions that
-binder/postBuild disables are disabled here too, at the user level of the temporary config
-folder. Debian's Chromium is driven through Playwright (sync API):
+The test starts JupyterLab with the README's command (`make lab` runs `nncourse lab`), from
+the environment running the tests, on 127.0.0.1, a free port and a random token (JupyterLab's
+options pass through `nncourse lab`), in a temporary copy of the course (nothing in the
+checkout changes) with isolated Jupyter config, data, settings and workspace folders.
+`nncourse lab` gives nbgrader's student view, as on Binder. Debian's Chromium is driven through
+Playwright (sync API):
 
 1. lesson 1: Run > Run All Cells from the menu, wait for the kernel to go idle with every code
    cell executed, then check that no cell shows a traceback, that plots are rendered as images,
@@ -13,7 +13,9 @@ folder. Debian's Chromium is driven through Playwright (sync API):
    plot it controls is redrawn);
 2. exercise 1: type the solution of every answer cell into the student notebook through the
    code editor (the code comes from solutions/), press nbgrader's Validate button in the
-   notebook toolbar and read "Success"; then break predict() and read the failure.
+   notebook toolbar and read "Success"; then break predict() and read the failure;
+3. the course as `nncourse lab` opens it: lesson 1 first, and its Practise link opens
+   exercise 1 in JupyterLab (the course folder is the server's root, so the link resolves).
 
 Screenshots of every step go to test-artifacts/browser/ (gitignored), named by step.
 
@@ -96,22 +98,10 @@ def browser() -> Iterator[object]:
 # --- JupyterLab --------------------------------------------------------------------------------
 
 
-def _postbuild_list(name: str) -> list[str]:
-    """A list binder/postBuild configures, e.g. the instructor plugins it disables."""
-    from nncourse import nbgrader_views
-
-    return list(nbgrader_views.LISTS[name])
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _jupyter(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "jupyter", *args], env=env, check=True,
-                   capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -144,25 +134,18 @@ def lab(course: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
-    # The student side of nbgrader only, as binder/postBuild leaves it on Binder.
-    plugins = _postbuild_list("instructor_lab_plugins")
-    _jupyter("labextension", "disable", "--level=user", *plugins, env=env)
-    _jupyter("labextension", "lock", "--level=user", *plugins, env=env)
-    for extension in _postbuild_list("instructor_server_extensions"):
-        _jupyter("server", "extension", "disable", "--user", extension, env=env)
-
+    # The README's command: `make lab` runs `nncourse lab` (the student view of nbgrader, the
+    # course folder as the server's root, lesson 1 opened); JupyterLab's options pass through.
     port, token = _free_port(), secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        str(Path(sys.executable).parent / "nncourse"), "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
+        f"--IdentityProvider.token={token}",
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: kernel state for the waits
     ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
     log_path = home / "jupyterlab.log"
     with open(log_path, "w", encoding="utf-8") as log:
-        # cwd = the course: nbgrader's Validate reads nbgrader_config.py from the server's cwd.
+        # cwd = the course, where a student types `make lab` (nncourse finds the course there).
         server = subprocess.Popen(command, cwd=course, env=env, stdout=log,
                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -295,6 +278,34 @@ def test_lesson_runs_with_plots_and_a_live_widget(page, lab) -> None:
     assert before_value != after_value, f"the slider did not move (still {before_value})"
     assert float(after_value) == pytest.approx(4.0)
     _assert_no_tracebacks(page)
+
+
+def _opened(path: str) -> str:
+    """A page function: true once the current tab is the notebook at ``path``."""
+    return (f"() => {{ const w = {_NOTEBOOK}; return !!w && !!w.context && "
+            f"w.context.path === {json.dumps(path)}; }}")
+
+
+def test_the_lessons_practise_link_opens_the_exercise(page, lab) -> None:
+    """`nncourse lab` opens lesson 1 (its default URL); its Practise link opens exercise 1."""
+    page.goto(f"{lab['base']}/?token={lab['token']}")  # the URL `nncourse lab` opens
+    page.wait_for_function(_opened(LESSON))
+    # The Practise section is the last cell; JupyterLab renders cells as they scroll into view.
+    page.evaluate(f"""async () => {{
+        const notebook = {_NOTEBOOK}.content;
+        notebook.activeCellIndex = notebook.widgets.length - 1;
+        await notebook.scrollToItem(notebook.widgets.length - 1);
+    }}""")
+    link = _notebook(page).locator(".jp-RenderedMarkdown a", has_text="Exercise 1").last
+    link.scroll_into_view_if_needed()
+    _settle(page)
+    _shot(page, "10_lesson_practise_link")
+    link.click()
+    exercise = f"{EXERCISE_DIR}/perceptron.ipynb"
+    page.wait_for_function(_opened(exercise))
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+    _shot(page, "11_exercise_opened_from_the_lesson")
+    assert "Assignment 1" in _notebook(page).locator(".jp-RenderedMarkdown").first.inner_text()
 
 
 def _solution_code(notebook_name: str) -> dict[str, str]:

@@ -190,7 +190,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(["grade", "--course", str(root), "--jobs", "2", "--cell-timeout", "4",
+        # --cell-timeout: short, so the endless loop costs little, but not so short that a
+        # correct test cell passes it on a crowded machine (4 s did: under three pytest
+        # workers on two cores, every correct submission lost 35 of its 100 points).
+        code = cli.main(["grade", "--course", str(root), "--jobs", "2", "--cell-timeout", "12",
                          "--no-progress"])
     return {"course": course, "want": want, "code": code, "out": out.getvalue(),
             "before": before, "after": _digest(course.submitted_dir),
