@@ -13,7 +13,8 @@ carol (nothing answered) and the reference for ben with a whitespace-only writte
   writes for the same submissions (graded apart, in a second course);
 * ``nbgrader generate_feedback`` and ``nbgrader export`` run on the result and show the
   scores, and a manual score entered through nbgrader's Gradebook API counts in the total;
-* assignment 07 (torch, MNIST) with its written answer goes the same way (`test_mnist`);
+* assignment 07 (torch, MNIST) with its written answer goes the same way: checked on the
+  class graded in test_class_grading.py (`test_07s_written_answer_waits_and_feedback_works`);
 * without any kernel: a test cell that never ran scores 0 in the gradebook as in nncourse's
   verdict, with an error output saying why, and a missing notebook scores 0 with nothing
   waiting for a grader.
@@ -197,29 +198,6 @@ def test_feedback_export_and_a_manual_score(course: Course) -> None:
     scores = {row[header.index("student_id")]: float(row[header.index("score")])
               for row in (line.split(",") for line in lines[1:])}
     assert scores == {"alice": 97.0, "ben": 90.0, "carol": 0.0}
-
-
-@pytest.mark.slow
-def test_mnist(tmp_path: Path) -> None:
-    """07 (torch MNIST, tests judged in the grader): the written answer waits; feedback works."""
-    from nbgrader.api import Gradebook
-
-    a, name = "07_mnist", cr.notebook_name("07_mnist")
-    course = cr.make_course(tmp_path / "course", [a])
-    cr.submit(course, "alice", a, cr.submission(course, a))
-    _grade(course)
-    with Gradebook(course.db_url) as gb:
-        written = gb.find_grade("answer_architectures", name, a, "alice")
-        assert written.needs_manual_grade and written.auto_score is None
-        tests = [g for g in gb.find_submission_notebook(name, a, "alice").grades
-                 if g.name != "answer_architectures"]
-        assert all(g.auto_score == g.max_score and not g.needs_manual_grade for g in tests)
-    nb = _notebook(course, "alice", name, a)
-    nbformat.validate(nb)
-    assert nb.metadata.kernelspec == cr.source(a)["metadata"]["kernelspec"]
-    _run(course, "generate_feedback", a)
-    html = (course.root / "feedback" / "alice" / a / f"{name}.html").read_text()
-    assert f"{name} (Score: 90.0 / 100.0)" in html
 
 
 # --- without kernels ---------------------------------------------------------------------------
