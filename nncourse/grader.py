@@ -738,12 +738,10 @@ def _init_worker(zygote_dir: str, info: dict[str, Any], slots: Any, limits: Limi
     """Set up one grading worker process (spawned, so it shares no state with the parent)."""
     os.environ.update({"NBGRADER_EXECUTION": "autograde", "NNLIB_OFFLINE": "1",
                        "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"})
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    # torch, if a notebook's set-up imports it here later, reads OMP_NUM_THREADS then: one
+    # thread per grading process, without importing torch (1.5 s) for assignments without it.
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     _WORKER.update(zygote=sandbox.Zygote(Path(zygote_dir), info=info), slot=slots.get(),
                    limits=limits, workdir=Path(workdir))
 
@@ -761,6 +759,24 @@ def _grade_submission(name: str, student: str, templates: list[Template],
     except Exception as exc:  # noqa: BLE001 - one failure must not stop the class
         result.error = f"{type(exc).__name__}: {exc}"
     return result
+
+
+def _uses_torch(work: Sequence[tuple[str, str, list[Template]]]) -> bool:
+    """Whether the kernels may need torch: a code cell they run mentions it, or a test calls
+    into them (`checks.fixture`, the `instruments` that train there). Only speed depends on
+    it: a kernel that imports torch anyway just takes a second longer to do so."""
+    for _, _, templates in work:
+        for template in templates:
+            for cell in template.cells:
+                if cell.cell_type != "code":
+                    continue
+                text = cell.source + cell.release_source
+                if cell.kind == "test":
+                    if "fixture" in text or "instruments." in text:
+                        return True
+                elif "torch" in text:
+                    return True
+    return False
 
 
 def assignment_names(course: Any, assignments: Sequence[str] | None) -> list[str]:
@@ -809,7 +825,7 @@ def grade(
             for student in submissions(course, name):
                 if students is None or student in students:
                     work.append((name, student, templates))
-        zygote = sandbox.Zygote(workdir / "kernels")
+        zygote = sandbox.Zygote(workdir / "kernels", skip=() if _uses_torch(work) else ("torch",))
         zygote.workdir.mkdir()
         os.chmod(zygote.workdir, 0o711)
         results: list[SubmissionResult] = []
