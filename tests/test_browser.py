@@ -282,8 +282,9 @@ def test_lesson_runs_with_plots_and_a_live_widget(page, lab) -> None:
 
 def _opened(path: str) -> str:
     """A page function: true once the current tab is the notebook at ``path``."""
-    return (f"() => {{ const w = {_NOTEBOOK}; return !!w && !!w.context && "
-            f"w.context.path === {json.dumps(path)}; }}")
+    return ("() => { const app = window.jupyterapp; "  # undefined while the page loads
+            "const w = app && app.shell && app.shell.currentWidget; "
+            f"return !!w && !!w.context && w.context.path === {json.dumps(path)}; }}")
 
 
 def test_the_lessons_practise_link_opens_the_exercise(page, lab) -> None:
