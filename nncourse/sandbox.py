@@ -89,6 +89,9 @@ _PRELOAD = (
     "numpy",
     "scipy.special",
     "torch",
+    # Creating a torch optimizer imports torch._dynamo the first time (1.5 s): every kernel
+    # whose notebook or tests build one (05-07) would pay that itself.
+    "torch._dynamo",
     "nnlib",
     "nncourse.checks",
     "nncourse.agent",
@@ -353,7 +356,7 @@ def _preload(skip: Iterable[str] = ()) -> list[str]:
     """Import what kernels need but ``skip``; return the modules that could not be imported."""
     missing = []
     for name in _PRELOAD:
-        if name in skip:
+        if any(name == s or name.startswith(s + ".") for s in skip if s):
             continue
         try:
             __import__(name)
