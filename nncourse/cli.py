@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -159,7 +160,26 @@ def cmd_lab(args: argparse.Namespace) -> int:
               flush=True)
     with tempfile.TemporaryDirectory(prefix="nncourse-lab-") as tmp:
         env = lab_environment(lab_config_dir(Path(tmp), instructor=args.instructor))
-        return subprocess.call(command, cwd=root, env=env)
+        return _serve(command, cwd=root, env=env)
+
+
+def _serve(command: list[str], *, cwd: Path, env: dict[str, str]) -> int:
+    """Run JupyterLab's ``command`` until it exits; return its exit status.
+
+    A SIGTERM of this process (``kill``) is passed on, so JupyterLab stops too instead of
+    running on as an orphan. Ctrl-C reaches JupyterLab directly (same terminal), which asks
+    whether to shut down; this process waits for its answer.
+    """
+    server = subprocess.Popen(command, cwd=cwd, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: server.send_signal(signum))
+    try:
+        while True:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -276,7 +276,7 @@ def test_collect_a_missing_source_exits_2_without_a_traceback(course) -> None:
 def test_lab_serves_the_whole_course_and_passes_jupyter_options_through(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    monkeypatch.setattr(cli.subprocess, "call", lambda command, **kw: seen.append(command) or 0)
+    monkeypatch.setattr(cli, "_serve", lambda command, **kw: seen.append(command) or 0)
     monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
     assert cli.main(["lab", "--no-browser", "--port=9999", "--", "--ServerApp.token=x"]) == 0
     (command,) = seen
@@ -300,7 +300,7 @@ def _lab_call(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[list[str], d
         seen.append((command, kw["env"], page))
         return 0
 
-    monkeypatch.setattr(cli.subprocess, "call", call)
+    monkeypatch.setattr(cli, "_serve", call)
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
     assert cli.main(["lab", *args]) == 0
     ((command, env, page),) = seen
