@@ -656,6 +656,39 @@ def test_autograding(assignment: str, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("n_hidden, lr, epochs", [(4, 1.0, 60), (16, 0.3, 40), (3, 40.0, 30)])
+def test_reference_training_takes_nnlibs_steps(n_hidden: int, lr: float, epochs: int) -> None:
+    """checks_backprop.train_reference, written out in NumPy, is nnlib's modules and SGD."""
+    from nncourse import checks_backprop
+    from nnlib.data import make_moons
+    from nnlib.nn import CrossEntropyLoss, Linear, Sequential, Tanh
+    from nnlib.optim import SGD
+
+    X, y = make_moons(n_samples=50, noise=0.2, seed=n_hidden)
+    rng = np.random.default_rng(epochs)
+    start = {"W1": rng.normal(size=(n_hidden, 2)), "b1": rng.normal(size=n_hidden),
+             "W2": rng.normal(size=(2, n_hidden)), "b2": rng.normal(size=2)}
+    first, second = (Linear(2, n_hidden, dtype=np.float64), Linear(n_hidden, 2, dtype=np.float64))
+    for layer, w, b in ((first, "W1", "b1"), (second, "W2", "b2")):
+        layer.weight.data, layer.bias.data = start[w].copy(), start[b].copy()
+    model, loss_fn = Sequential(first, Tanh(), second), CrossEntropyLoss()
+    optimizer = SGD(model.parameters(), lr=lr)
+    expected = []
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        expected.append(float(loss))
+
+    final, losses = checks_backprop.train_reference(X, y, start, lr, epochs)
+    np.testing.assert_allclose(losses, expected, rtol=1e-10)
+    for layer, w, b in ((first, "W1", "b1"), (second, "W2", "b2")):
+        np.testing.assert_allclose(final[w], layer.weight.data, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(final[b], layer.bias.data, rtol=1e-9, atol=1e-12)
+    assert not np.shares_memory(final["W1"], start["W1"]), "the start was changed in place"
+
+
 def test_diagnose_names_common_mistakes() -> None:
     e = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]])
     assert "sign" in checks.diagnose(-e, e)[0]
