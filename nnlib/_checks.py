@@ -6,17 +6,20 @@ import numpy as np
 
 
 def as_float_array(x: object, name: str) -> np.ndarray:
-    """Return `x` as a floating-point array, or raise TypeError/ValueError naming `name`."""
+    """Return `x` as a floating-point array, or raise TypeError/ValueError naming `name`.
+
+    A float array comes back as it is (every layer calls this on every input, so the common
+    case costs one attribute lookup); integers and booleans become float64.
+    """
     arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
+    kind = arr.dtype.kind  # 'f' float, 'c' complex, 'i'/'u' integer, 'b' bool, others not numbers
+    if kind == "f":
+        return arr
+    if kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
+    if kind not in "iub":
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:

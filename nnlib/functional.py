@@ -36,14 +36,11 @@ def step_derivative(input: np.ndarray) -> np.ndarray:
 def sigmoid(input: np.ndarray) -> np.ndarray:
     """Logistic sigmoid 1 / (1 + exp(-z)), computed without overflow for any float z."""
     z = as_float_array(input, "input")
-    out = np.empty_like(z)
-    pos = z >= 0
-    # For z >= 0, exp(-z) <= 1 cannot overflow.
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    # For z < 0, rewrite as exp(z) / (1 + exp(z)) so that exp never sees a large argument.
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    # exp(-|z|) is at most 1, so it cannot overflow. For z >= 0 it is exp(-z), and the
+    # sigmoid is 1 / (1 + exp(-z)); for z < 0 it is exp(z), and the same sigmoid, multiplied
+    # through by exp(z), is exp(z) / (1 + exp(z)).
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_derivative(input: np.ndarray) -> np.ndarray:
