@@ -16,7 +16,11 @@ Fast checks:
 Slow (`-m slow`, a few minutes): the Binder build, replayed the way repo2docker runs it, without
 Docker: a fresh virtual environment (no system site-packages) gets binder/requirements.txt
 (torch's CPU pin mapped to the locally cached `torch==<constraints pin>`, PyTorch's extra index
-dropped, so the install works offline), then binder/postBuild runs in a copy of the repository
+dropped), installed with `pip install --no-index` from a wheelhouse: every wheel those
+requirements resolve to, which `pip wheel` fetches from the package index once and keeps for a
+week in ~/.cache/nncourse/binder-wheels (so a slow index no longer makes the replay take
+minutes, and newly released dependencies still reach it within a week); then binder/postBuild
+runs in a copy of the repository
 (MNIST copied from ../shared/mnist when it exists, else skipped). In the result: solutions/ and
 the other instructor files are gone, formgrader and the other instructor tools are disabled and
 locked, lesson 1 executes through binder/start, and nbgrader validates exercise 1: the released
@@ -26,6 +30,7 @@ postBuild deleted solutions/, as an instructor would keep them) it passes.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -34,6 +39,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -297,6 +303,40 @@ def _offline_requirements(target: Path) -> None:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: Days the replay's wheelhouse is reused before it is fetched again from the package index.
+WHEELHOUSE_DAYS = 7
+
+
+def _wheelhouse(python: Path, requirements: Path) -> Path:
+    """A folder holding a wheel of every package ``requirements`` resolves to.
+
+    Kept in ``~/.cache/nncourse/binder-wheels/<hash of the requirements and the Python>`` and
+    fetched again (``pip wheel``, through the package index) when it is older than
+    `WHEELHOUSE_DAYS` or the requirements change. Resolved through the index, the install
+    took 30 s on a good day and made the whole replay last up to 504 s on a slow one; from the
+    wheelhouse it is the 36 s of unpacking, whatever the index does.
+    """
+    version = subprocess.run([str(python), "-c", "import sys; print(sys.version)"],
+                             capture_output=True, text=True, check=True).stdout
+    key = hashlib.sha256(requirements.read_bytes() + version.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "nncourse" / "binder-wheels" / key
+    complete = folder / "COMPLETE"
+    if complete.is_file() and time.time() - complete.stat().st_mtime < WHEELHOUSE_DAYS * 86400:
+        return folder
+    partial = folder.with_name(f"{key}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    fetch = subprocess.run([str(python), "-m", "pip", "wheel", "--quiet", "--wheel-dir",
+                            str(partial), "-r", str(requirements)],
+                           capture_output=True, text=True, timeout=1500)
+    assert fetch.returncode == 0, fetch.stdout[-3000:] + fetch.stderr[-5000:]
+    (partial / "COMPLETE").write_text(requirements.read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+    return folder
+
+
 def _fill_answers(student: Path, solution: Path, target: Path) -> None:
     """The student notebook with each answer cell replaced by the instructor's answer."""
     answers = {}
@@ -335,11 +375,12 @@ def test_binder_build_runs_a_lesson_and_validates_an_exercise(tmp_path: Path) ->
     requirements = tmp_path / "requirements.txt"
     _offline_requirements(requirements)
     bindir = venv / "bin"
+    wheels = _wheelhouse(bindir / "python", requirements)
     install = subprocess.run(
         # --no-compile: byte-compiling every installed module up front took 40 of the install's
         # 80 s; Python compiles what the test imports as it goes.
-        [str(bindir / "python"), "-m", "pip", "install", "--quiet", "--no-compile", "-r",
-         str(requirements)],
+        [str(bindir / "python"), "-m", "pip", "install", "--quiet", "--no-compile",
+         "--no-index", "--find-links", str(wheels), "-r", str(requirements)],
         capture_output=True, text=True, timeout=1500)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-5000:]
 
