@@ -8,10 +8,13 @@ server. Nothing is loaded from another host; MathJax is shipped inside the build
 
 Without --execute the notebooks are rendered as stored, without outputs (tests/test_site.py;
 about 20 s on two cores). With --execute the lessons are run first (the exercises never are:
-they stop at NotImplementedError until answered) and the pages show their outputs and plots
-(ipywidgets, which need a kernel, become a note to open the notebook in JupyterLab). The
-results are cached with jupyter-cache in OUT/jupyter_cache, keyed by each notebook's code,
-so a rebuild re-runs only the lessons whose code changed.
+they stop at NotImplementedError until answered) and the pages show their outputs and plots.
+The results are cached with jupyter-cache in OUT/jupyter_cache, keyed by each notebook's code,
+so a rebuild re-runs only the lessons whose code changed. The cache keeps, with the outputs,
+the state nbclient saved of every ipywidget, and the pages draw the widgets from it in plain
+HTML (site/widget_html.py): tqdm progress bars at their final value, `interact` with its
+controls at their values and its plot, captioned as live in JupyterLab. NNLIB_PROGRESS is
+unset for the build, so that nnlib's training loops show their bars too.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def build(out: Path, execute: bool = False, quiet: bool = False) -> Path:
     src, html = out / "src", out / "html"
     notebooks = stage(src)
     os.environ["NNCOURSE_SITE_EXECUTE"] = "cache" if execute else "off"
+    if execute:  # the kernels inherit it: NNLIB_PROGRESS=0 would hide the progress bars
+        os.environ.pop("NNLIB_PROGRESS", None)
     os.environ["NNCOURSE_SITE_CACHE"] = str(out / "jupyter_cache")
     args = ["-b", "html", "-c", str(SITE), "-d", str(out / "doctrees"),
             "--fail-on-warning", "--keep-going", str(src), str(html)]

@@ -6,24 +6,32 @@ html_static_path and html_favicon below are relative to site/.
 
 Everything a page loads is in the build: the theme is Sphinx's own alabaster (no web fonts),
 MathJax comes from the sphinx-mathjax-offline package and is copied into _static/mathjax/, and
-notebook outputs that would need JavaScript from a CDN (ipywidgets) are replaced by a note
-that they are live in JupyterLab (setup() below).
+ipywidgets, which would need their JavaScript from a CDN, are drawn in plain HTML from the
+widget state that executing the notebook saved (site/widget_html.py, styled by
+_static/widgets.css): progress bars at their final value, `interact` with its controls at
+their values and the plot its Output held, with a caption that the controls are live in
+JupyterLab. A widget it cannot draw becomes a note to open the notebook in JupyterLab.
 """
 
 from __future__ import annotations
 
 import html
 import os
-import re
+import sys
+from pathlib import Path
 
 project = "Neural networks from one neuron to MNIST"
 author = "the nnlib course authors"
 copyright = "the nnlib course authors, MIT licence"
 
 root_doc = "index"
+# Sphinx runs this file with this folder as the working directory but not on sys.path.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 extensions = [
     "myst_nb",
     "sphinx-mathjax-offline",  # MathJax 3 in _static/mathjax/ instead of a CDN
+    "widget_html",  # site/widget_html.py: ipywidgets as static HTML from their saved state
 ]
 exclude_patterns = ["**/.ipynb_checkpoints", "_build", "jupyter_execute"]
 
@@ -41,15 +49,16 @@ nb_execution_excludepatterns = ["exercises/*/*.ipynb"]
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_merge_streams = True
-# ipywidgets need the widget manager from a CDN: no widget JavaScript, show the text fallback.
+# No ipywidgets JavaScript (its widget manager would come from a CDN): widget_html draws each
+# widget-view output (the mime type myst-nb prefers for HTML) from the saved widget state.
 nb_ipywidgets_js = {}
-nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 
 # --- HTML --------------------------------------------------------------------------------------
 
 html_theme = "alabaster"
 html_title = project
 html_static_path = ["_static"]
+html_css_files = ["widgets.css"]  # the static widgets of widget_html
 html_favicon = "_static/favicon.svg"
 html_copy_source = False
 html_show_sourcelink = False
@@ -64,32 +73,11 @@ html_theme_options = {
 }
 
 
-# --- widgets -----------------------------------------------------------------------------------
-
-# What an ipywidget looks like as text/plain, e.g. "interactive(children=(FloatSlider(value=1.0, …".
-_WIDGET_TEXT = re.compile(r"^\w+\((children|value|description|layout|options)=")
-_WIDGET_NOTE = ("An interactive widget is here: open this notebook in JupyterLab "
-                "(make lab, or Binder) to use it.")
-
-
-def _widgets_as_notes(app, doctree) -> None:
-    """Replace the text of a widget output (the widget itself needs a kernel) by a note."""
-    from docutils import nodes
-
-    for block in list(doctree.findall(nodes.literal_block)):
-        classes = block.get("classes", [])
-        if "output" in classes and "text_plain" in classes and _WIDGET_TEXT.match(block.astext()):
-            note = nodes.paragraph(classes=["widget-note"])
-            note += nodes.emphasis(text=_WIDGET_NOTE)
-            block.replace_self(note)
-
-
 # --- a Binder button on every notebook's page -----------------------------------------------
 
 def _launch_links():
     """binder/launch_links.py (standard library only) as a module."""
     import importlib.util
-    from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "binder" / "launch_links.py"
     spec = importlib.util.spec_from_file_location("launch_links", path)
@@ -121,5 +109,4 @@ def _binder_button(app, doctree) -> None:
 
 
 def setup(app) -> None:
-    app.connect("doctree-read", _widgets_as_notes)
     app.connect("doctree-read", _binder_button)

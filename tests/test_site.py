@@ -20,11 +20,23 @@ Checked for every page:
    has typeset every formula (each .math element holds an <mjx-container>) and no raw TeX
    delimiter ($$, $, \\(, \\[) is left in the visible text outside code.
 
-Marked slow (the build), the browser part also browser: deselect with `-m "not browser"`.
+3. widgets (site/widget_html.py): a tiny notebook of this module's own (a tqdm.auto loop, an
+   `interact` with a FloatSlider and an IntSlider drawing a matplotlib plot, and a widget
+   type the site cannot draw) is executed and rendered by the site's Sphinx configuration
+   the way `make site` does it (myst-nb's cache mode: jupyter-cache runs nbclient, which
+   saves the widget state), twice, the second time from the cache. Its page shows the
+   progress bar at its end (100%, tqdm's final text, never 0%), the sliders at their values
+   with the plot their Output held and the caption, the note for the unknown widget, and no
+   script, CDN or widget state; in Chromium the plot is drawn and the bar full. The HTML of
+   single widgets (escaping, fallbacks) is checked without Sphinx.
+
+Marked slow (the builds), the browser parts also browser: deselect with `-m "not browser"`.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import functools
 import html.parser
 import http.server
@@ -61,15 +73,19 @@ NOTEBOOKS = sorted(REPO.glob("lessons/*.ipynb")) + sorted(REPO.glob("exercises/*
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def _launch_links():
-    """binder/launch_links.py as a module."""
+def _module(name: str, path: Path):
+    """The Python file `path` as a module (without putting its folder on sys.path)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("launch_links",
-                                                  REPO / "binder" / "launch_links.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _launch_links():
+    """binder/launch_links.py as a module."""
+    return _module("launch_links", REPO / "binder" / "launch_links.py")
 
 
 def _page_of(notebook: Path) -> str:
@@ -254,10 +270,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(site: Path) -> Iterator[str]:
-    """A static HTTP server for the site on 127.0.0.1 (a free port); yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+@contextlib.contextmanager
+def _serve(folder: Path) -> Iterator[str]:
+    """A static HTTP server for `folder` on 127.0.0.1 (a free port); yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -267,6 +283,13 @@ def server(site: Path) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """The site served on 127.0.0.1; yields its base URL."""
+    with _serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -374,3 +397,193 @@ def test_every_page_in_a_browser(site: Path, server: str, browser) -> None:
         context.close()
     print(f"{len(_pages(site))} pages checked in Chromium in {time.perf_counter() - started:.1f} s")
     assert not failures, "\n".join(failures)
+
+
+# --- 3. widgets, drawn from their saved state ------------------------------------------------
+
+WIDGET_CELLS = [
+    "import time\n"
+    "from tqdm.auto import tqdm\n"
+    "\n"
+    "for step in tqdm(range(5), desc='steps'):\n"
+    "    time.sleep(0.01)",
+    "%matplotlib inline\n"
+    "import matplotlib.pyplot as plt\n"
+    "from ipywidgets import FloatSlider, IntSlider, interact\n"
+    "\n"
+    "def show_line(slope=1.0, points=3):\n"
+    "    fig, ax = plt.subplots(figsize=(3, 2))\n"
+    "    ax.plot(range(points), [slope * x for x in range(points)])\n"
+    "    plt.show()\n"
+    "\n"
+    "interact(show_line,\n"
+    "         slope=FloatSlider(value=1.5, min=0.0, max=3.0, step=0.25, description='slope'),\n"
+    "         points=IntSlider(value=4, min=2, max=9, description='points'));",
+    "from ipywidgets import ColorPicker\n"
+    "\n"
+    "ColorPicker(value='red', description='colour')  # a type the site does not draw",
+]
+
+
+def _widget_html():
+    """site/widget_html.py as a module."""
+    return _module("widget_html", REPO / "site" / "widget_html.py")
+
+
+def _page_body(page: str) -> str:
+    """The page's content: what lies between the body's start and the bottom links."""
+    start, end = page.index('<div class="body"'), page.index('<div class="related bottom"')
+    return page[start:end]
+
+
+@pytest.fixture(scope="module")
+def widget_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny notebook with widgets, executed and rendered with the site's configuration as
+    `make site` does (NNCOURSE_SITE_EXECUTE=cache), twice into two folders: the first build
+    executes it (jupyter-cache, with nbclient, which saves the widget state), the second takes
+    it from the cache. Yields the two HTML folders."""
+    import nbformat
+
+    root = tmp_path_factory.mktemp("widget_site")
+    src = root / "src"
+    src.mkdir()
+    (src / "index.md").write_text("# Widgets\n\n```{toctree}\nwidgets\n```\n", encoding="utf-8")
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}})
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Widgets, drawn from their saved state")]
+    notebook.cells += [nbformat.v4.new_code_cell(source) for source in WIDGET_CELLS]
+    nbformat.write(notebook, src / "widgets.ipynb")
+    env = dict(os.environ, NNCOURSE_SITE_EXECUTE="cache",
+               NNCOURSE_SITE_CACHE=str(root / "jupyter_cache"), OMP_NUM_THREADS="1")
+    folders = []
+    for run in ("executed", "cached"):
+        html = root / f"html_{run}"
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", str(REPO / "site"),
+             "-d", str(root / f"doctrees_{run}"), "--fail-on-warning", "--keep-going",
+             str(src), str(html)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        print(f"widget page built ({run}) in {time.perf_counter() - started:.1f} s")
+        assert done.returncode == 0, f"sphinx failed ({run}):\n{done.stdout[-4000:]}\n" \
+                                     f"{done.stderr[-4000:]}"
+        folders.append(html)
+    return folders[0], folders[1]
+
+
+def test_widgets_are_drawn_from_their_saved_state(widget_site: tuple[Path, Path]) -> None:
+    executed, cached = widget_site
+    page = (executed / "widgets.html").read_text(encoding="utf-8")
+    # The tqdm bar at its end: full, green, tqdm's final text; never its first "0%" text.
+    bar = re.search(r'<div class="nbw-progress([^"]*)" role="progressbar" aria-valuemin="0" '
+                    r'aria-valuemax="5" aria-valuenow="5"[^>]*>'
+                    r'<div class="nbw-progress-fill" style="width: 100%"', page)
+    assert bar, "no progress bar at 5 of 5"
+    assert "nbw-style-success" in bar[1]
+    assert "steps:\u2007100%" in page and "5/5" in page
+    assert not re.search(r"(?<![\d.])0%|(?<!\d)0/5", page), "the bar's first text (0%) is shown"
+    # interact: the sliders at their values, then the plot its Output held, then the caption.
+    assert re.search(r'<span class="nbw-label">slope</span><input type="range" [^>]*disabled'
+                     r'[^>]*value="1.5"[^>]*><span class="nbw-readout">1.50</span>', page)
+    assert re.search(r'<span class="nbw-label">points</span><input type="range" [^>]*'
+                     r'value="4"[^>]*><span class="nbw-readout">4</span>', page)
+    plot = re.search(r'<div class="nbw-output-widget"><img class="nbw-image" '
+                     r'src="data:image/png;base64,([^"]+)"', page)
+    assert plot, "no plot from the Output widget"
+    assert base64.b64decode(plot[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    captions = [m.start() for m in re.finditer('class="nbw-caption"', page)]
+    assert len(captions) == 1, "one caption, under interact (none under the progress bar)"
+    assert plot.start() < captions[0] and bar.start() < plot.start()
+    # The widget it cannot draw: the note, once. No text fallback of a widget is left.
+    assert page.count(_widget_html().NOTE) == 1
+    assert "interactive(children" not in page and "HBox(children" not in page
+    # Nothing from a CDN, no widget script nor the state blob, no script from another host.
+    assets = _assets(executed / "widgets.html")
+    assert not [url for url in assets.scripts + assets.links if _is_remote(url)]
+    for text in ("jsdelivr", "unpkg", "cdnjs", "widget-state+json", "widget-view+json",
+                 "require.js", "embed-amd"):
+        assert text not in page, f"the page names {text}"
+    assert (executed / "_static" / "widgets.css").is_file()
+    # Rebuilt from jupyter-cache: the same widgets (the same model ids, the same state).
+    again = (cached / "widgets.html").read_text(encoding="utf-8")
+    assert _page_body(again) == _page_body(page)
+
+
+def test_widget_html_escapes_and_falls_back() -> None:
+    """site/widget_html.py alone: text is escaped (not an HTML widget's value), an unknown or
+    missing model is a placeholder in a container and None (the note) on its own."""
+    widgets = _widget_html()
+
+    def model(name: str, **state: object) -> dict:
+        return {"model_name": name, "model_module": "@jupyter-widgets/controls",
+                "state": {"_model_name": name, **state}}
+
+    models = {
+        "box": model("HBoxModel", children=["IPY_MODEL_label", "IPY_MODEL_html",
+                                            "IPY_MODEL_pick", "IPY_MODEL_odd", "IPY_MODEL_gone"]),
+        "label": model("LabelModel", value="<script>alert(1)</script>", description='a "b" & <c>'),
+        "html": model("HTMLModel", value="<b>bold</b>"),
+        "pick": model("DropdownModel", _options_labels=["x<y", "z"], index=1, description="pick"),
+        "odd": model("ColorPickerModel", value="red"),
+        "bar": model("FloatProgressModel", value=3.0, min=0.0, max=4.0, bar_style="danger"),
+        "lr": model("FloatLogSliderModel", value=0.01, base=10.0, min=-3.0, max=0.0,
+                    readout_format=".3g", description="lr"),
+        "out": model("OutputModel", outputs=[
+            {"output_type": "stream", "name": "stdout", "text": "1 < 2\n"},
+            {"output_type": "display_data", "data": {"text/plain": "<Figure>"}, "metadata": {}}]),
+    }
+    drawn = widgets.render_view("box", models)
+    assert "<script>" not in drawn and "&lt;script&gt;alert(1)&lt;/script&gt;" in drawn
+    assert "a &quot;b&quot; &amp; &lt;c&gt;" in drawn
+    assert "<b>bold</b>" in drawn  # the HTML widget's value is HTML
+    assert "<option>x&lt;y</option><option selected>z</option>" in drawn
+    assert drawn.count('class="nbw-unknown"') == 2  # the ColorPicker and the unsaved model
+    assert "nbw-caption" in drawn  # a dropdown is a control
+    bar = widgets.render_view("bar", models)
+    assert "width: 75%" in bar and "nbw-style-danger" in bar and "nbw-caption" not in bar
+    lr = widgets.render_view("lr", models)
+    assert 'value="-2"' in lr and '<span class="nbw-readout">0.01</span>' in lr
+    out = widgets.render_view("out", models)
+    assert "1 &lt; 2" in out and "&lt;Figure&gt;" in out and "nbw-caption" not in out
+    assert widgets.render_view("odd", models) is None
+    assert widgets.render_view("gone", models) is None and widgets.render_view("box", {}) is None
+
+
+# What the widget page looks like once loaded: bar widths, the plot, the sliders.
+_WIDGET_STATE = """() => {
+    const plots = [...document.querySelectorAll('.nbw-output-widget img')];
+    return {
+        bars: [...document.querySelectorAll('.nbw-progress')].map(bar => ({
+            track: bar.clientWidth,
+            fill: bar.querySelector('.nbw-progress-fill').getBoundingClientRect().width})),
+        plots: plots.length,
+        undrawn: plots.filter(img => !img.complete || img.naturalWidth === 0).length,
+        sliders: [...document.querySelectorAll('input.nbw-range')]
+            .map(input => [input.valueAsNumber, input.disabled]),
+        captions: [...document.querySelectorAll('.nbw-caption')].map(p => p.innerText),
+    };
+}"""
+
+
+@pytest.mark.browser
+def test_widget_page_in_a_browser(widget_site: tuple[Path, Path], browser) -> None:
+    with _serve(widget_site[0]) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            bad: list[str] = []
+            requested: list[str] = []
+            _watch(page, bad, requested)
+            page.goto(f"{base}/widgets.html", wait_until="load")
+            state = page.evaluate(_WIDGET_STATE)
+        finally:
+            context.close()
+    assert not bad, bad
+    remote = [url for url in requested if not url.startswith((base + "/", "data:", "about:"))]
+    assert not remote, f"requests to another host: {remote}"
+    assert len(state["bars"]) == 1 and state["bars"][0]["track"] > 50, state["bars"]
+    assert abs(state["bars"][0]["fill"] - state["bars"][0]["track"]) <= 1, "the bar is not full"
+    assert state["plots"] == 1 and not state["undrawn"], "the plot is not drawn"
+    assert state["sliders"] == [[1.5, True], [4, True]]
+    assert len(state["captions"]) == 1 and "JupyterLab" in state["captions"][0]
