@@ -241,7 +241,9 @@ def _progress_bar(name: str, total: int | None, verbose: bool) -> Any:
     """A tqdm progress bar on stdout when verbose and tqdm is installed, else a silent stand-in."""
     if verbose:
         try:
-            from tqdm.auto import tqdm
+            from nnlib.training import _in_notebook, _tqdm_class
+
+            tqdm = _tqdm_class(_in_notebook())
         except ImportError:
             pass
         else:

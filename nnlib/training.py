@@ -238,13 +238,25 @@ def show_progress(progress: bool = True) -> bool:
     return bool(isatty and isatty()) or _in_notebook()
 
 
+def _tqdm_class(notebook: bool) -> Any:
+    """tqdm's widget bar if `notebook` and ipywidgets is installed, else its text bar.
+
+    Not tqdm.auto: it takes the widget bar whenever ipykernel has been imported, even in a
+    process that is no kernel (a grader, a test run), where that bar is drawn nowhere."""
+    if notebook:
+        from tqdm.notebook import IProgress, tqdm
+
+        if IProgress is not None:
+            return tqdm
+    from tqdm.std import tqdm
+
+    return tqdm
+
+
 def _epoch_bar(epochs: int, progress: bool) -> Any:
     """tqdm over range(1, epochs + 1); a silent, disabled one when no bar should be shown."""
     show = show_progress(progress)
-    if show:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm.std import tqdm  # never imports the notebook widgets
+    tqdm = _tqdm_class(show and _in_notebook())
     return tqdm(range(1, epochs + 1), desc="training", unit="epoch", disable=not show)
 
 

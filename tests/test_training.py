@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -319,6 +320,21 @@ def test_progress_bar_only_where_it_is_wanted(monkeypatch, env, progress, bar_ex
         assert "2/2" in output and "loss=" in output
     else:
         assert output == ""
+
+
+def test_text_bar_in_a_process_that_imported_ipykernel(monkeypatch):
+    # A grader or a test run imports ipykernel without being a kernel. tqdm.auto, imported
+    # afresh then, picks its widget bar, which draws nothing on a terminal; nnlib must not.
+    import ipykernel.zmqshell  # noqa: F401
+
+    for name in ("tqdm.auto", "tqdm.autonotebook"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("NNLIB_PROGRESS", raising=False)
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    fit(mlp(), nn.CrossEntropyLoss(), NoStep(), blobs(n=8), epochs=2)
+    assert "2/2" in terminal.getvalue()
 
 
 def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch, capsys):
