@@ -1,8 +1,9 @@
 """Tests for nnlib.threads: the CPUs a process may use, and sizing the thread pools to them.
 
 Every test reads fake cgroup files in a temporary folder (and a fake /proc/self/cgroup), fakes
-the affinity, and puts stand-ins for torch and threadpoolctl in sys.modules, so nothing here
-depends on the machine or changes the real thread pools of the test process.
+the affinity and /proc/stat, and puts stand-ins for torch and threadpoolctl in sys.modules, so
+nothing here depends on the machine or changes the real thread pools of the test process. Two
+tests measure the real machine on purpose: one spins a process on a core and must see it busy.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -17,9 +19,22 @@ import pytest
 
 import nnlib
 from nnlib import threads
-from nnlib.threads import THREAD_ENV_VARS, available_cpus, cgroup_cpu_limit, use_available_cpus
+from nnlib.threads import (
+    THREAD_ENV_VARS,
+    available_cpus,
+    busy_cpus,
+    cgroup_cpu_limit,
+    use_available_cpus,
+)
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(tmp_path, monkeypatch):
+    """No /proc/stat by default: use_available_cpus sees no busy core (tests that want load
+    write this file, or pass their own)."""
+    monkeypatch.setattr(threads, "PROC_STAT", tmp_path / "no_proc_stat")
 
 
 def write(path: Path, text: str) -> None:
@@ -59,6 +74,7 @@ def clean_env(monkeypatch):
     """No thread variable set; whatever the tests set is undone afterwards."""
     for name in THREAD_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(threads, "_WRITTEN", {})
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,3 +266,104 @@ def test_torch_imported_later_reads_the_variables(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True
     )
     assert result.stdout.split() == ["1", "1"]
+
+
+# --------------------------------------------------------------------------------------------
+# Busy cores
+# --------------------------------------------------------------------------------------------
+
+
+def stat(*cores: tuple[int, int]) -> str:
+    """/proc/stat text with one "cpuN" line per (busy, idle) tick pair, split over its fields."""
+    lines = ["cpu  0 0 0 0 0 0 0 0 0 0"]  # the all-cores line, which must be skipped
+    for n, (busy, idle) in enumerate(cores):
+        # user nice system idle iowait irq softirq steal guest guest_nice
+        user, system, steal = busy // 2, busy - busy // 2 - busy // 10, busy // 10
+        lines.append(f"cpu{n} {user} 0 {system} {idle - idle // 4} {idle // 4} 0 0 {steal} 7 0")
+    return "\n".join(lines + ["intr 123 4 5", "ctxt 99", "btime 1700000000"])
+
+
+def test_busy_between_sums_each_cores_busy_share():
+    before = stat((1000, 5000), (2000, 5000), (0, 0))
+    after = stat((1100, 5000), (2050, 5050), (10, 90))  # 100 %, 50 %, 10 %
+    assert threads._busy_between(before, after, {0, 1, 2}) == pytest.approx(1.6)
+    assert threads._busy_between(before, after, {1}) == pytest.approx(0.5)
+    assert threads._busy_between(before, after, {5}) == 0.0  # a core /proc/stat does not list
+    assert threads._busy_between(before, before, {0, 1}) == 0.0  # no tick passed
+    assert threads._busy_between(before, "", {0}) == 0.0
+
+
+def test_steal_counts_as_busy_and_iowait_as_free():
+    before = "cpu0 0 0 0 0 0 0 0 0 0 0"
+    assert threads._busy_between(before, "cpu0 0 0 0 0 0 0 0 40 0 0", {0}) == 1.0
+    assert threads._busy_between(before, "cpu0 0 0 0 0 40 0 0 0 0 0", {0}) == 0.0
+
+
+def test_busy_cpus_without_proc_stat_is_zero_at_once(tmp_path):
+    started = time.perf_counter()
+    assert busy_cpus(interval=5, cpus={0}, proc_stat=tmp_path / "missing") == 0.0
+    assert time.perf_counter() - started < 1  # no waiting for a file that is not there
+
+
+@pytest.mark.parametrize(
+    "cpus, busy, expected",
+    [
+        (2, 0.1, 2),  # a quiet machine: every core
+        (2, 0.6, 1),  # one core half used or more: left out
+        (2, 1.9, 1),  # a busy program on each core: still one thread
+        (8, 3.4, 5),
+    ],
+)
+def test_busy_cores_are_left_out(root, proc, cores, clean_env, fake_torch, monkeypatch, cpus, busy,
+                                 expected):
+    cores(cpus)
+    monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: busy)
+    assert use_available_cpus(root, proc) == expected
+    assert fake_torch.calls == [expected] and os.environ["OMP_NUM_THREADS"] == str(expected)
+    assert use_available_cpus(root, proc, measure_load=False) == cpus
+
+
+def test_a_later_call_raises_the_threads_again_but_not_past_a_request(
+    root, proc, cores, clean_env, fake_torch, monkeypatch
+):
+    cores(4)
+    load = {"busy": 3.0}
+    monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: load["busy"])
+    assert use_available_cpus(root, proc) == 1
+    load["busy"] = 0.0  # the machine got quiet: the 1 nnlib wrote is no request
+    assert use_available_cpus(root, proc) == 4 and os.environ["OMP_NUM_THREADS"] == "4"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # someone asks for 2
+    assert use_available_cpus(root, proc) == 2
+    assert fake_torch.calls == [1, 4, 2]
+
+
+def test_a_quota_is_not_cut_by_load_on_the_nodes_other_cores(
+    root, proc, cores, clean_env, fake_torch, monkeypatch
+):
+    cores(64)
+    write(root / "cpu.max", "200000 100000")
+    monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: 10.0)  # other containers
+    assert use_available_cpus(root, proc) == 2
+    monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: 63.4)  # the node is full
+    assert use_available_cpus(root, proc) == 1
+
+
+def test_one_core_needs_no_measurement(root, proc, cores, clean_env, monkeypatch):
+    cores(1)
+    monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: pytest.fail("measured"))
+    assert use_available_cpus(root, proc) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file() or not hasattr(os, "sched_setaffinity"),
+                    reason="needs Linux's /proc/stat and sched_setaffinity")
+def test_a_spinning_process_is_seen_busy():
+    """On the real machine: a process spinning on one core makes that core count as busy."""
+    core = min(os.sched_getaffinity(0))
+    spin = subprocess.Popen(
+        [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{core}}})\nwhile True: pass"])
+    try:
+        time.sleep(0.3)  # it has started and moved to its core
+        assert busy_cpus(interval=0.3, cpus={core}, proc_stat="/proc/stat") > 0.8
+    finally:
+        spin.kill()
+        spin.wait()
