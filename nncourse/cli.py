@@ -349,6 +349,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
+    from nncourse import rules
+
     parser = argparse.ArgumentParser(prog="nncourse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     lab = sub.add_parser("lab", help="open the course in JupyterLab")
@@ -382,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
     grade.add_argument("--cell-timeout", type=float, default=None,
-                       help="seconds per cell (default: Execute.timeout of the config)")
+                       help="seconds per cell (default: Execute.timeout of the config); "
+                            "a cell is stopped once it has had them of wall clock and of CPU "
+                            "time, so a loaded machine does not fail correct work, and at "
+                            f"{rules.WALL_CLOCK_FACTOR:g}x them of wall clock in any case")
     grade.add_argument("--notebook-timeout", type=float, default=300.0,
                        help="seconds per notebook")
     grade.add_argument("--student", action="append", help="grade only this student")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nncourse import rules
+
 __all__ = ["CellRun", "Kernel", "OutputLimits", "run_cell"]
 
 #: Seconds a kernel gets to stop after an interrupt before it is killed.
@@ -147,6 +149,12 @@ class _Collector:
         return self.run
 
 
+def _cpu_since(cpu: Callable[[], float | None], start: float | None) -> float | None:
+    """CPU seconds used since `start` (a reading of `cpu`), or None if either is unknown."""
+    now = cpu() if start is not None else None
+    return None if now is None or start is None else now - start
+
+
 def run_cell(
     kernel: Kernel,
     code: str,
@@ -158,19 +166,27 @@ def run_cell(
     """Execute ``code`` in ``kernel`` and collect what it does within ``timeout`` seconds.
 
     Display messages carrying ``special_mime`` are collected apart (in ``CellRun.special``),
-    not as outputs. After a timeout the kernel is interrupted; if it does not go idle within
-    `INTERRUPT_GRACE` seconds it is killed.
+    not as outputs. The timeout counts as `rules.over_time` says: wall-clock and the kernel's
+    CPU time both past it (a loaded machine does not stop a cell early), or the wall clock
+    past `rules.WALL_CLOCK_FACTOR` times it. Then the kernel is interrupted; if it does not go
+    idle within `INTERRUPT_GRACE` seconds it is killed.
     """
     client = kernel.client
     collector = _Collector(limits, special_mime)
-    start = time.monotonic()
-    deadline = start + max(timeout, 0.01)
+    cpu = getattr(kernel, "cpu_seconds", lambda: None)
+    start, cpu_start = time.monotonic(), cpu()
+    timeout = max(timeout, 0.01)
+    deadline = start + timeout
     interrupted_at: float | None = None
     msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
     status = "ok"
     while True:
         now = time.monotonic()
         if interrupted_at is None and now > deadline:
+            wall, used = now - start, _cpu_since(cpu, cpu_start)
+            if not rules.over_time(wall, used, timeout):
+                deadline = now + rules.next_check(wall, used, timeout)
+                continue
             kernel.interrupt()
             interrupted_at = now
             status = "timeout"

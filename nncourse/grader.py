@@ -497,7 +497,7 @@ def run_test(link: remote.Link, base: Mapping[str, Any], source: str, grade_id: 
     namespace = {**base, **carried}
     stdout, stderr = io.StringIO(), io.StringIO()
     outputs: list[dict[str, Any]] = []
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), link.cpu_seconds()
     try:
         with link.serving(rules.TEST_SEED):
             wanted = [n for n in _referenced_names(source) if n not in namespace]
@@ -521,8 +521,11 @@ def run_test(link: remote.Link, base: Mapping[str, Any], source: str, grade_id: 
     for name in _defined_names(source):
         if name in namespace:
             carried[name] = namespace[name]
-    if time.monotonic() - start > timeout and error is None:
-        error = _error_output(TimeoutError(f"the tests took longer than {timeout:g} s"))
+    wall, cpu_now = time.monotonic() - start, link.cpu_seconds()
+    cpu = None if cpu_now is None or cpu_start is None else cpu_now - cpu_start
+    if rules.over_time(wall, cpu, timeout) and error is None:
+        error = _error_output(TimeoutError(
+            f"the tests took longer than {timeout:g} s ({wall:.1f} s, {cpu or wall:.1f} s of CPU)"))
     for name, stream in (("stdout", stdout), ("stderr", stderr)):
         text = stream.getvalue()
         if text:
@@ -620,6 +623,8 @@ def run_plan(zygote: sandbox.Zygote, slot: int, template: Template, plan: Plan, 
                 full = points.get(grade_id, 0.0)
                 score, passed, message = rules.cell_verdict(cell, full)
                 verdicts[grade_id] = CellResult(grade_id, full, score, passed, message)
+                if any(o.get("ename") == "TimeoutError" for o in cell["outputs"]):
+                    result.notes.append(f"{grade_id}: the tests ran past their {timeout:g} s")
                 if session.link.lost is not None:
                     status = "dead" if not session.kernel.alive() else "killed"
                 elif status in ("dead", "killed"):

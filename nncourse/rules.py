@@ -14,12 +14,36 @@ CALL_TIME_LIMIT = 10.0
 CELL_TIME_LIMIT = 60.0
 #: Seconds one submission notebook may take in all.
 NOTEBOOK_TIME_LIMIT = 300.0
+#: The limits above count time the work could use. On a loaded machine a process gets less than
+#: a whole core, so the wall clock runs ahead of the work: a limit is only spent when both the
+#: wall-clock time and the CPU time used (the kernel's, and for a test cell the grader's as well)
+#: have passed it. Whatever the CPU time, nothing runs longer than this many times its limit on
+#: the wall clock (code that sleeps, or waits for something that never comes).
+WALL_CLOCK_FACTOR = 3.0
 #: Seconds the kernel gets to stop after an interrupt before it is killed.
 INTERRUPT_GRACE = 3.0
 #: Seconds a grading kernel may take to start.
 KERNEL_START_TIMEOUT = 60.0
 #: Kernel restarts allowed per notebook (after a cell that kills its kernel) before giving up.
 MAX_RESTARTS = 2
+
+
+
+def time_used(wall: float, cpu: float | None) -> float:
+    """The time a limit counts: the smaller of wall-clock and CPU seconds (wall if the CPU time
+    is unknown). A single-threaded process on a quiet core has the two equal."""
+    return wall if cpu is None else min(wall, cpu)
+
+
+def over_time(wall: float, cpu: float | None, limit: float) -> bool:
+    """Whether work that took `wall` seconds and `cpu` CPU seconds has spent `limit`."""
+    return time_used(wall, cpu) > limit or wall > limit * WALL_CLOCK_FACTOR
+
+
+def next_check(wall: float, cpu: float | None, limit: float) -> float:
+    """Seconds from now after which `over_time` can first be true (at least 0.05)."""
+    return max(0.05, min(limit - time_used(wall, cpu), limit * WALL_CLOCK_FACTOR - wall))
+
 
 # --- Resources of a grading kernel (children included) ----------------------------------------
 

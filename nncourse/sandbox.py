@@ -70,6 +70,7 @@ INNER_HOME = "/home/student"
 KERNEL_RUN = "/run/nncourse"
 
 _MODES = ("namespace", "user", "none")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's time unit
 _DEFAULT_BASE_UID = 61000
 
 # Linux constants (include/uapi/linux/sched.h, mount.h, prctl.h).
@@ -745,6 +746,17 @@ class KernelProcess:
                 return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
         except (FileNotFoundError, IndexError):
             return False
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the kernel process has used so far (all its threads, and the children it
+        has waited for), or None if /proc cannot tell."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            # After the name: state, ppid, ... utime, stime, cutime, cstime are fields 12-15.
+            return sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
 
     def interrupt(self) -> None:
         """Send SIGINT (a KeyboardInterrupt in the running cell)."""
