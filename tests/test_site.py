@@ -440,8 +440,9 @@ def _build_once_more_if_it_hung(command: list[str], env: dict[str, str],
                                 run: str) -> subprocess.CompletedProcess[str]:
     """Run one sphinx build of the widget page. A second try only when the first one's kernel
     hung (a cell or the whole build past its time limit): stop 17's CI saw one such hang on a
-    loaded machine, 20 runs since did not (three at once). Any other failure is returned as it
-    is; a hang is written to test-artifacts/site/widget-hangs.log, so none goes unseen."""
+    loaded machine; 30 runs since, three at once or beside the grading tests, did not. Any other
+    failure is returned as it is; a hang is written to test-artifacts/site/widget-hangs.log, so
+    none goes unseen."""
     for attempt in (1, 2):
         started = time.perf_counter()
         try:
