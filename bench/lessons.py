@@ -55,6 +55,7 @@ class Run:
     first_lines: dict[str, str] = field(default_factory=dict)
     peak_bytes: int | None = None
     seconds: float = 0.0
+    threads: str = ""  # what the lesson's `print("CPU threads:", nnlib.use_available_cpus())` said
 
 
 def _peak_rss(pid: int) -> int | None:
@@ -85,6 +86,10 @@ class _TimedClient(NotebookClient):
             self.run_record.cell_seconds[key] = time.perf_counter() - start
             lines = cell.source.strip().splitlines()
             self.run_record.first_lines[key] = lines[0][:70] if lines else ""
+            for output in cell.get("outputs", []):
+                for line in str(output.get("text", "")).splitlines():
+                    if line.startswith("CPU threads:"):
+                        self.run_record.threads = line.split(":", 1)[1].strip()
         if cell_index == len(self.nb.cells) - 1:
             self.run_record.peak_bytes = self._kernel_peak()
         return result
@@ -140,10 +145,13 @@ def report(quiet: list[Run], loaded: list[Run], busy: int, slow: float) -> tuple
         "bottom in a fresh kernel (nbclient). Under load: "
         f"{busy} busy process(es) (one per CPU) beside the kernel. Peak memory: VmHWM of the "
         f"kernel process after the last cell. Load average (1 min) at the end: "
-        f"{os.getloadavg()[0]:.1f}.",
+        f"{os.getloadavg()[0]:.1f}. MNIST: "
+        + ("the four official files from NNLIB_DATA_DIR." if os.environ.get("NNLIB_DATA_DIR")
+           else "whatever load_mnist finds (the bundled sample offline)."),
+        "Threads: what `nnlib.use_available_cpus()` chose in the lesson (quiet / loaded).",
         "",
-        "| lesson | quiet s | loaded s | ratio | peak memory | under 1.5 GB |",
-        "|---|---:|---:|---:|---:|---|",
+        "| lesson | quiet s | loaded s | ratio | threads | peak memory | under 1.5 GB |",
+        "|---|---:|---:|---:|---|---:|---|",
     ]
     ok = True
     by_name = {r.lesson: r for r in loaded}
@@ -152,8 +160,10 @@ def report(quiet: list[Run], loaded: list[Run], busy: int, slow: float) -> tuple
         within = q.peak_bytes is not None and q.peak_bytes < MEMORY_TARGET
         ok &= within
         ratio = f"{lo.seconds / q.seconds:.2f}" if lo else ""
+        threads = f"{q.threads or '-'} / {lo.threads or '-'}" if lo else q.threads or "-"
         lines.append(f"| {q.lesson} | {q.seconds:.1f} | {f'{lo.seconds:.1f}' if lo else ''} | "
-                     f"{ratio} | {_gib(q.peak_bytes)} | {'yes' if within else 'NO'} |")
+                     f"{ratio} | {threads} | {_gib(q.peak_bytes)} | "
+                     f"{'yes' if within else 'NO'} |")
     for q in quiet:
         lo = by_name.get(q.lesson)
         if lo is None:
