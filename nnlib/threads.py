@@ -277,15 +277,15 @@ def use_available_cpus(
     re-measures. See the module's docstring for what is set and when it takes effect.
     """
     threads = available_cpus(cgroup_root, proc_self_cgroup)
-    if measure_load and threads > 1:
+    requested = _env_int("OMP_NUM_THREADS") if not _ours("OMP_NUM_THREADS") else None
+    if requested is not None:
+        threads = min(threads, requested)
+    if measure_load and threads > 1:  # nothing to measure for one thread (a grading kernel)
         # Compare with the cores this process may run on: a quota of 2 CPUs on a 64-core node
         # is not cut because other containers keep 10 of the 64 busy.
         cores = _affinity_cpus()
         free = cores - math.floor(busy_cpus(proc_stat=proc_stat) + 0.5)
         threads = max(1, min(threads, free))
-    requested = _env_int("OMP_NUM_THREADS") if not _ours("OMP_NUM_THREADS") else None
-    if requested is not None:
-        threads = min(threads, requested)
 
     for name in THREAD_ENV_VARS:  # for libraries loaded from now on
         current = _env_int(name)

@@ -352,6 +352,9 @@ def test_one_core_needs_no_measurement(root, proc, cores, clean_env, monkeypatch
     cores(1)
     monkeypatch.setattr(threads, "busy_cpus", lambda **kwargs: pytest.fail("measured"))
     assert use_available_cpus(root, proc) == 1
+    cores(8)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in a grading kernel: no 0.2 s spent
+    assert use_available_cpus(root, proc) == 1
 
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file() or not hasattr(os, "sched_setaffinity"),
