@@ -149,12 +149,6 @@ class _Collector:
         return self.run
 
 
-def _cpu_since(cpu: Callable[[], float | None], start: float | None) -> float | None:
-    """CPU seconds used since `start` (a reading of `cpu`), or None if either is unknown."""
-    now = cpu() if start is not None else None
-    return None if now is None or start is None else now - start
-
-
 def run_cell(
     kernel: Kernel,
     code: str,
@@ -183,7 +177,7 @@ def run_cell(
     while True:
         now = time.monotonic()
         if interrupted_at is None and now > deadline:
-            wall, used = now - start, _cpu_since(cpu, cpu_start)
+            wall, used = now - start, rules.since(cpu(), cpu_start)
             if not rules.over_time(wall, used, timeout):
                 deadline = now + rules.next_check(wall, used, timeout)
                 continue

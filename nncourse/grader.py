@@ -521,11 +521,10 @@ def run_test(link: remote.Link, base: Mapping[str, Any], source: str, grade_id: 
     for name in _defined_names(source):
         if name in namespace:
             carried[name] = namespace[name]
-    wall, cpu_now = time.monotonic() - start, link.cpu_seconds()
-    cpu = None if cpu_now is None or cpu_start is None else cpu_now - cpu_start
+    wall, cpu = time.monotonic() - start, rules.since(link.cpu_seconds(), cpu_start)
     if rules.over_time(wall, cpu, timeout) and error is None:
-        error = _error_output(TimeoutError(
-            f"the tests took longer than {timeout:g} s ({wall:.1f} s, {cpu or wall:.1f} s of CPU)"))
+        used = f"{wall:.1f} s" + ("" if cpu is None else f", {cpu:.1f} s of CPU")
+        error = _error_output(TimeoutError(f"the tests took longer than {timeout:g} s ({used})"))
     for name, stream in (("stdout", stdout), ("stderr", stderr)):
         text = stream.getvalue()
         if text:

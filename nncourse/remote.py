@@ -43,11 +43,6 @@ def current() -> Link | None:
     return _CURRENT[-1] if _CURRENT else None
 
 
-def _since(now: float | None, start: float | None) -> float | None:
-    """now - start, or None if either reading is unknown."""
-    return None if now is None or start is None else now - start
-
-
 class KernelLost(Exception):
     """The kernel died, stopped answering or broke the protocol during a test."""
 
@@ -303,7 +298,7 @@ class Link:
             elif not self.kernel.alive():
                 self._lose("the notebook's code ended the Python process")
             elif interrupted is None and now > deadline:
-                used = _since(self.cpu_seconds(), cpu_start)
+                used = rules.since(self.cpu_seconds(), cpu_start)
                 if rules.over_time(now - start, used, timeout):
                     self.kernel.interrupt()
                     interrupted = now

@@ -28,6 +28,10 @@ KERNEL_START_TIMEOUT = 60.0
 MAX_RESTARTS = 2
 
 
+def since(now: float | None, start: float | None) -> float | None:
+    """now - start for two readings of a CPU clock, or None if either is unknown."""
+    return None if now is None or start is None else now - start
+
 
 def time_used(wall: float, cpu: float | None) -> float:
     """The time a limit counts: the smaller of wall-clock and CPU seconds (wall if the CPU time

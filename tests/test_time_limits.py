@@ -29,6 +29,8 @@ def test_the_rule() -> None:
     assert rules.over_time(wall=factor * 10.0 + 0.1, cpu=0.0, limit=10.0)  # sleeping code
     assert not rules.over_time(wall=6.0, cpu=12.0, limit=10.0)  # two threads: wall decides
     assert rules.over_time(wall=10.5, cpu=None, limit=10.0)  # CPU time unknown: wall clock
+    assert rules.since(5.5, 2.0) == 3.5 and rules.since(None, 2.0) is None
+    assert rules.since(5.5, None) is None
     # The next moment the rule can change its answer, never sooner than 50 ms.
     assert rules.next_check(wall=12.0, cpu=4.0, limit=10.0) == pytest.approx(6.0)
     assert rules.next_check(wall=29.0, cpu=4.0, limit=10.0) == pytest.approx(factor * 10.0 - 29.0)
