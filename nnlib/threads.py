@@ -19,10 +19,11 @@ Two things limit the CPUs a process may use, and ``available_cpus`` takes the sm
 A third thing matters for speed, not for permission: **cores other programs keep busy**. A
 parallel torch operation splits its work over its threads and waits for the last one; a thread
 that shares its core with a busy program runs at half speed, so the whole operation does.
-Measured on a small CNN on two cores with two busy programs beside it: 2 threads made lesson 11
-6.5x slower than on a quiet machine, 1 thread 1.3x. So ``use_available_cpus`` also looks, for a
-fifth of a second, at how busy this process's cores are (``busy_cpus``, from ``/proc/stat``)
-and leaves out the cores others are using, keeping at least one thread. That is a snapshot: if
+Measured on lesson 11 (a small CNN) on two cores with two busy programs beside it: with 2
+threads it ran 6.5x slower than on a quiet machine, with 1 thread 1.3x. So
+``use_available_cpus`` also looks, for a fifth of a second, at how busy this process's cores
+are (``busy_cpus``, from ``/proc/stat``) and leaves out the cores others are using, keeping at
+least one thread. That is a snapshot: if
 the machine gets busy later, call it again (it is cheap). ``measure_load=False`` skips it.
 
 ``use_available_cpus`` then sets, to that number:
@@ -194,7 +195,7 @@ def _cpu_ticks(text: str) -> dict[int, tuple[int, int]]:
     """
     ticks = {}
     for line in text.splitlines():
-        name, *fields = line.split()
+        name, *fields = line.split() or [""]
         if not (name.startswith("cpu") and name[3:].isdigit()):
             continue
         try:

@@ -280,7 +280,7 @@ def stat(*cores: tuple[int, int]) -> str:
         # user nice system idle iowait irq softirq steal guest guest_nice
         user, system, steal = busy // 2, busy - busy // 2 - busy // 10, busy // 10
         lines.append(f"cpu{n} {user} 0 {system} {idle - idle // 4} {idle // 4} 0 0 {steal} 7 0")
-    return "\n".join(lines + ["intr 123 4 5", "ctxt 99", "btime 1700000000"])
+    return "\n".join(lines + ["intr 123 4 5", "", "ctxt 99", "btime 1700000000"])
 
 
 def test_busy_between_sums_each_cores_busy_share():
